@@ -2,11 +2,11 @@ package openapi
 
 import (
 	"encoding/json"
-	"strings"
 	"errors"
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -305,7 +305,7 @@ func setV2Op(item *spec.PathItem, method string, op *spec.Operation) {
 
 func v2Param(p param) spec.Parameter {
 	return spec.Parameter{
-		SimpleSchema: spec.SimpleSchema{Type: p.typ},
+		SimpleSchema:      spec.SimpleSchema{Type: p.typ},
 		CommonValidations: spec.CommonValidations{UniqueItems: true},
 		ParamProps: spec.ParamProps{
 			Name: p.name, In: p.in, Description: p.description, Required: p.required,

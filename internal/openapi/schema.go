@@ -273,6 +273,14 @@ func (g *generator) fields(owner string, t reflect.Type, props map[string]spec.S
 			// Merged lists of scalars behave as sets.
 			s.AddExtension(extListType, "set")
 		}
+		if g.flavor == flavorV3 && s.Ref.String() != "" {
+			// kubectl explain reads a field's own description only when the
+			// reference is wrapped in allOf, as upstream's v3 builder does.
+			s = &spec.Schema{
+				SchemaProps:      spec.SchemaProps{AllOf: []spec.Schema{{SchemaProps: spec.SchemaProps{Ref: s.Ref}}}, Description: s.Description},
+				VendorExtensible: s.VendorExtensible,
+			}
+		}
 		props[jsonName] = *s
 		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
 			*required = append(*required, jsonName)
