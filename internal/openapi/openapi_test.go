@@ -11,8 +11,8 @@ import (
 	openapi_v2 "github.com/google/gnostic-models/openapiv2"
 	"google.golang.org/protobuf/proto"
 	"k8s.io/kube-openapi/pkg/spec3"
-	"k8s.io/kube-openapi/pkg/util/proto/validation"
 	kproto "k8s.io/kube-openapi/pkg/util/proto"
+	"k8s.io/kube-openapi/pkg/util/proto/validation"
 	"k8s.io/kube-openapi/pkg/validation/spec"
 )
 
@@ -152,6 +152,15 @@ func TestFieldSchemas(t *testing.T) {
 			if r := defs["io.k8s.api.core.v1.Container"].Required; len(r) != 1 || r[0] != "name" {
 				t.Errorf("Container required = %v, want [name]", r)
 			}
+			if r := defs["io.k8s.api.rbac.v1.ClusterRole"].Required; len(r) != 0 {
+				t.Errorf("ClusterRole required = %v, want none (aggregated roles have no rules)", r)
+			}
+			if r := defs["io.k8s.api.core.v1.GRPCAction"].Required; len(r) != 1 || r[0] != "port" {
+				t.Errorf("GRPCAction required = %v, want [port] (service is a pointer)", r)
+			}
+			if r := defs["io.k8s.api.networking.v1.HTTPIngressPath"].Required; len(r) != 2 || r[0] != "pathType" {
+				t.Errorf("HTTPIngressPath required = %v, want [pathType backend]", r)
+			}
 			if r := defs["io.k8s.api.core.v1.Pod"].Required; len(r) != 0 {
 				t.Errorf("Pod required = %v, want none", r)
 			}
@@ -198,7 +207,7 @@ func TestFieldSchemas(t *testing.T) {
 func TestPaths(t *testing.T) {
 	cases := []struct {
 		name, doc, path, method, wantID, wantAction, wantKind string
-		wantParams                                           []string
+		wantParams                                            []string
 	}{
 		{"list namespaced pods", "api/v1", "/api/v1/namespaces/{namespace}/pods", "get", "listCoreV1NamespacedPod", "list", "Pod", []string{"labelSelector", "fieldSelector", "limit", "continue", "resourceVersion", "resourceVersionMatch", "sendInitialEvents", "timeoutSeconds", "watch", "allowWatchBookmarks"}},
 		{"create deployment", "apis/apps/v1", "/apis/apps/v1/namespaces/{namespace}/deployments", "post", "createAppsV1NamespacedDeployment", "post", "Deployment", []string{"dryRun", "fieldManager", "fieldValidation"}},

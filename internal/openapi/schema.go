@@ -73,6 +73,35 @@ var listMapKeyOverrides = map[string][]string{
 	"io.k8s.api.core.v1.ServiceSpec.ports":        {"port", "protocol"},
 }
 
+// A field is required when its JSON tag lacks omitempty, as upstream's
+// generator decides from the same tags plus +optional comments, which
+// reflection cannot see. Pointers without omitempty are almost always
+// +optional (null is meaningful), and the fields below are +optional
+// without omitempty; marking them required would make kubectl's client-side
+// validation reject valid manifests, such as aggregated ClusterRoles.
+var (
+	requiredPointers = map[string]bool{
+		"io.k8s.api.networking.v1.HTTPIngressPath.pathType": true,
+	}
+	optionalFields = map[string]bool{
+		"io.k8s.api.rbac.v1.ClusterRole.rules":                                   true,
+		"io.k8s.api.rbac.v1.Role.rules":                                          true,
+		"io.k8s.api.core.v1.Event.reportingComponent":                            true,
+		"io.k8s.api.core.v1.Event.reportingInstance":                             true,
+		"io.k8s.api.discovery.v1.EndpointSlice.ports":                            true,
+		"io.k8s.api.apps.v1.ControllerRevision.data":                             true,
+		"io.k8s.api.apps.v1.StatefulSetStatus.availableReplicas":                 true,
+		"io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerStatus.currentMetrics": true,
+	}
+)
+
+func isRequired(field string, t reflect.Type, jsonOpts string) bool {
+	if strings.Contains(jsonOpts, "omitempty") || strings.Contains(jsonOpts, "omitzero") || optionalFields[field] {
+		return false
+	}
+	return t.Kind() != reflect.Pointer || requiredPointers[field]
+}
+
 // generator turns Go types into named schema definitions by reflection. One
 // generator emits one flavor; it is not safe for concurrent use.
 type generator struct {
@@ -282,7 +311,7 @@ func (g *generator) fields(owner string, t reflect.Type, props map[string]spec.S
 			}
 		}
 		props[jsonName] = *s
-		if !strings.Contains(opts, "omitempty") && !strings.Contains(opts, "omitzero") {
+		if isRequired(owner+"."+jsonName, f.Type, opts) {
 			*required = append(*required, jsonName)
 		}
 	}
