@@ -243,4 +243,3 @@ func TestIssueClientCertValidity(t *testing.T) {
 		})
 	}
 }
-
