@@ -65,6 +65,21 @@ type kubernetesClaims struct {
 	Node           *objectRef `json:"node,omitempty"`
 }
 
+// issuedClaims is the full claim set of an issued token. It does not use
+// jwt.Claims because go-jose writes a single audience as a bare string,
+// while kube-apiserver always writes "aud" as an array (clients such as
+// Vault and Infisical rely on that).
+type issuedClaims struct {
+	Issuer     string           `json:"iss"`
+	Subject    string           `json:"sub"`
+	Audience   []string         `json:"aud"`
+	Expiry     *jwt.NumericDate `json:"exp"`
+	NotBefore  *jwt.NumericDate `json:"nbf"`
+	IssuedAt   *jwt.NumericDate `json:"iat"`
+	ID         string           `json:"jti"`
+	Kubernetes kubernetesClaims `json:"kubernetes.io"`
+}
+
 type objectRef struct {
 	Name string `json:"name,omitempty"`
 	UID  string `json:"uid,omitempty"`
@@ -156,36 +171,36 @@ func (t *TokenIssuer) Issue(namespace, saName, saUID string, audiences []string,
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue token: %w", err)
 	}
-	public := jwt.Claims{
+	claims := issuedClaims{
 		Issuer:    t.issuer,
 		Subject:   ServiceAccountUsername(namespace, saName),
-		Audience:  jwt.Audience(slices.Clone(audiences)),
+		Audience:  slices.Clone(audiences),
 		Expiry:    jwt.NewNumericDate(exp),
 		NotBefore: jwt.NewNumericDate(now),
 		IssuedAt:  jwt.NewNumericDate(now),
 		ID:        jti,
+		Kubernetes: kubernetesClaims{
+			Namespace:      namespace,
+			ServiceAccount: objectRef{Name: saName, UID: saUID},
+		},
 	}
-	private := privateClaims{Kubernetes: kubernetesClaims{
-		Namespace:      namespace,
-		ServiceAccount: objectRef{Name: saName, UID: saUID},
-	}}
 	if b := boundObject; b != nil {
 		ref := &objectRef{Name: b.Name, UID: b.UID}
 		switch b.Kind {
 		case "Pod":
-			private.Kubernetes.Pod = ref
+			claims.Kubernetes.Pod = ref
 			if b.NodeName != "" {
-				private.Kubernetes.Node = &objectRef{Name: b.NodeName, UID: b.NodeUID}
+				claims.Kubernetes.Node = &objectRef{Name: b.NodeName, UID: b.NodeUID}
 			}
 		case "Secret":
-			private.Kubernetes.Secret = ref
+			claims.Kubernetes.Secret = ref
 		case "Node":
-			private.Kubernetes.Node = ref
+			claims.Kubernetes.Node = ref
 		default:
 			return "", time.Time{}, fmt.Errorf("issue token: unsupported bound object kind %q", b.Kind)
 		}
 	}
-	token, err := jwt.Signed(t.signer).Claims(public).Claims(private).Serialize()
+	token, err := jwt.Signed(t.signer).Claims(claims).Serialize()
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("issue token: sign: %w", err)
 	}
