@@ -1,6 +1,7 @@
 package openapi
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +21,53 @@ import (
 type fakeAPIServer struct {
 	mu       sync.Mutex
 	requests []string // "METHOD path?query"
+	patches  []string // "content-type body" of PATCH requests
 }
+
+// existingDeployment is what the fake server holds for apps/v1 deployment
+// default/web: containers a:v1 (last applied by kubectl) and a sidecar
+// added by someone else.
+func existingDeployment() string {
+	lastApplied := `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"annotations":{},"name":"web","namespace":"default"},` +
+		`"spec":{"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"image":"a:v1","name":"a"}]}}}}`
+	obj := map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"metadata": map[string]any{"name": "web", "namespace": "default", "resourceVersion": "5",
+			"annotations": map[string]any{"kubectl.kubernetes.io/last-applied-configuration": lastApplied + "\n"}},
+		"spec": map[string]any{
+			"selector": map[string]any{"matchLabels": map[string]any{"app": "web"}},
+			"template": map[string]any{
+				"metadata": map[string]any{"labels": map[string]any{"app": "web"}},
+				"spec": map[string]any{"containers": []any{
+					map[string]any{"name": "a", "image": "a:v1"},
+					map[string]any{"name": "sidecar", "image": "s:v1"},
+				}},
+			},
+		},
+	}
+	b, err := json.Marshal(obj)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+const updatedDeployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: default
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: a
+        image: a:v2
+`
 
 func (f *fakeAPIServer) saw(prefix string) bool {
 	f.mu.Lock()
@@ -44,6 +91,7 @@ func (f *fakeAPIServer) handler(s *Spec) http.Handler {
 			{"name":"deployments","singularName":"deployment","namespaced":true,"kind":"Deployment","verbs":["create","delete","deletecollection","get","list","patch","update","watch"],"shortNames":["deploy"]}]}`,
 		"/version": `{"major":"1","minor":"37","gitVersion":"v1.37.2","platform":"linux/amd64"}`,
 	}
+	deployment := existingDeployment()
 	mux := http.NewServeMux()
 	mux.Handle(V2Path, s.V2Handler())
 	mux.Handle(V3Path, s.V3Handler())
@@ -55,7 +103,18 @@ func (f *fakeAPIServer) handler(s *Spec) http.Handler {
 			return
 		}
 		const cms = "/api/v1/namespaces/default/configmaps"
+		const deploy = "/apis/apps/v1/namespaces/default/deployments/web"
 		switch {
+		case r.Method == http.MethodGet && r.URL.Path == deploy:
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, deployment)
+		case r.Method == http.MethodPatch && r.URL.Path == deploy:
+			body, _ := io.ReadAll(r.Body)
+			f.mu.Lock()
+			f.patches = append(f.patches, r.Header.Get("Content-Type")+" "+string(body))
+			f.mu.Unlock()
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, deployment)
 		case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, cms+"/"):
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusNotFound)
@@ -103,7 +162,11 @@ current-context: c
 	if err := os.WriteFile(manifest, []byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) string {
+	deployManifest := filepath.Join(dir, "deploy.yaml")
+	if err := os.WriteFile(deployManifest, []byte(updatedDeployment), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(t *testing.T, args ...string) string {
 		t.Helper()
 		cmd := exec.Command(kubectl, append([]string{"--kubeconfig", kubeconfig, "--cache-dir", filepath.Join(dir, "cache"), "--request-timeout", "20s"}, args...)...)
 		cmd.Env = append(os.Environ(), "HOME="+dir)
@@ -136,10 +199,12 @@ current-context: c
 			[]string{"maxSurge <IntOrString>", "The maximum number of pods that can be scheduled above the desired number"}},
 		{"apply uses server-side validation", []string{"apply", "-f", manifest},
 			[]string{"configmap/settings created"}},
+		{"client-side apply patches an existing object", []string{"apply", "-f", deployManifest},
+			[]string{"deployment.apps/web configured"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			out := run(tc.args...)
+			out := run(t, tc.args...)
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("output lacks %q:\n%s", w, out)
@@ -149,6 +214,16 @@ current-context: c
 	}
 	if !fake.saw("POST /api/v1/namespaces/default/configmaps?fieldManager=kubectl-client-side-apply&fieldValidation=Strict") {
 		t.Errorf("apply did not ask for server-side strict validation; requests: %v", fake.requests)
+	}
+	if !fake.saw("PATCH /apis/apps/v1/namespaces/default/deployments/web?fieldManager=kubectl-client-side-apply&fieldValidation=Strict") {
+		t.Errorf("apply did not patch with server-side strict validation; requests: %v", fake.requests)
+	}
+	// The strategic merge patch merges containers by name (the sidecar the
+	// user never applied survives) and names the new container order.
+	if len(fake.patches) != 1 || !strings.HasPrefix(fake.patches[0], "application/strategic-merge-patch+json ") ||
+		!strings.Contains(fake.patches[0], `"$setElementOrder/containers":[{"name":"a"}]`) ||
+		!strings.Contains(fake.patches[0], `"containers":[{"image":"a:v2","name":"a"}]`) {
+		t.Errorf("patches = %q, want a strategic merge patch of container a", fake.patches)
 	}
 	if fake.saw("GET /openapi/v2") {
 		t.Errorf("kubectl fell back to client-side validation against /openapi/v2")
