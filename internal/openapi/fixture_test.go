@@ -89,6 +89,12 @@ func testResources() []Resource {
 		res("storage.k8s.io", "v1", "CSINode", "csinodes", false, &storagev1.CSINode{}, &storagev1.CSINodeList{}),
 		res("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", false, &storagev1.VolumeAttachment{}, &storagev1.VolumeAttachmentList{}, status("storage.k8s.io", "v1", "VolumeAttachment", &storagev1.VolumeAttachment{})),
 		res("storage.k8s.io", "v1", "CSIStorageCapacity", "csistoragecapacities", true, &storagev1.CSIStorageCapacity{}, &storagev1.CSIStorageCapacityList{}),
+		res("networking.k8s.io", "v1", "IPAddress", "ipaddresses", false, &networkingv1.IPAddress{}, &networkingv1.IPAddressList{}),
+		res("networking.k8s.io", "v1", "ServiceCIDR", "servicecidrs", false, &networkingv1.ServiceCIDR{}, &networkingv1.ServiceCIDRList{}, status("networking.k8s.io", "v1", "ServiceCIDR", &networkingv1.ServiceCIDR{})),
+		res("storage.k8s.io", "v1", "VolumeAttributesClass", "volumeattributesclasses", false, &storagev1.VolumeAttributesClass{}, &storagev1.VolumeAttributesClassList{}),
+		{GVK: schema.GroupVersionKind{Version: "v1", Kind: "ComponentStatus"}, ListKind: "ComponentStatusList", Resource: "componentstatuses", Verbs: []string{"get", "list"},
+			Object: &corev1.ComponentStatus{}, List: &corev1.ComponentStatusList{}},
+		{GVK: schema.GroupVersionKind{Version: "v1", Kind: "Binding"}, Resource: "bindings", Namespaced: true, Verbs: []string{"create"}, Object: &corev1.Binding{}},
 		res("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", false, &schedulingv1.PriorityClass{}, &schedulingv1.PriorityClassList{}),
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -26,7 +27,7 @@ type Resource struct {
 	Verbs        []string // subset of get list watch create update patch delete deletecollection
 	Subresources []Subresource
 	Object       runtime.Object // zero value of the Go type, e.g. &appsv1.Deployment{}
-	List         runtime.Object // e.g. &appsv1.DeploymentList{}
+	List         runtime.Object // e.g. &appsv1.DeploymentList{}; may be nil for create-only resources such as bindings
 }
 
 // Subresource describes a subresource of a Resource (status, scale, binding,
@@ -105,8 +106,10 @@ func Build(resources []Resource, info Info) (*Spec, error) {
 			if objDef, err = defineKind(g, r.Object, r.GVK); err != nil {
 				return nil, fmt.Errorf("build openapi: %s: %w", r.Resource, err)
 			}
-			if listDef, err = defineKind(g, r.List, r.GVK.GroupVersion().WithKind(r.ListKind)); err != nil {
-				return nil, fmt.Errorf("build openapi: %s: %w", r.Resource, err)
+			if r.List != nil {
+				if listDef, err = defineKind(g, r.List, r.GVK.GroupVersion().WithKind(r.ListKind)); err != nil {
+					return nil, fmt.Errorf("build openapi: %s: %w", r.Resource, err)
+				}
 			}
 			for _, sub := range r.Subresources {
 				d, err := defineKind(g, sub.Object, sub.GVK)
@@ -127,52 +130,78 @@ func Build(resources []Resource, info Info) (*Spec, error) {
 		}
 	}
 
-	s := &Spec{v3: map[string]*document{}}
-	raw2, err := encodeDefs(g2.defs)
-	if err != nil {
-		return nil, fmt.Errorf("build openapi: encode v2 definitions: %w", err)
-	}
-	raw3, err := encodeDefs(g3.defs)
-	if err != nil {
-		return nil, fmt.Errorf("build openapi: encode v3 schemas: %w", err)
-	}
 	infoJSON, err := json.Marshal(&spec.Info{InfoProps: spec.InfoProps{Title: info.Title, Version: info.Version}})
 	if err != nil {
 		return nil, fmt.Errorf("build openapi: encode info: %w", err)
 	}
-
-	v2Paths, v2Params, err := buildV2(routes)
-	if err != nil {
+	// Encoding dominates Build; the v2 and v3 halves share nothing mutable,
+	// so they run side by side to shorten server start-up.
+	s := &Spec{}
+	var eg errgroup.Group
+	eg.Go(func() error {
+		var err error
+		s.v2, err = encodeV2(routes, g2, infoJSON)
+		return err
+	})
+	eg.Go(func() error {
+		var err error
+		s.v3, s.v3Root, err = encodeV3(routes, g3, infoJSON)
+		return err
+	})
+	if err := eg.Wait(); err != nil {
 		return nil, fmt.Errorf("build openapi: %w", err)
 	}
-	if s.v2.body, err = assembleV2(v2Paths, v2Params, raw2, infoJSON); err != nil {
-		return nil, fmt.Errorf("build openapi: encode v2: %w", err)
-	}
-	s.v2.etag = etagOf(s.v2.body)
+	return s, nil
+}
 
+// encodeV2 encodes the swagger 2.0 document.
+func encodeV2(routes []route, g *generator, info []byte) (document, error) {
+	raw, err := encodeDefs(g.defs)
+	if err != nil {
+		return document{}, fmt.Errorf("encode v2 definitions: %w", err)
+	}
+	paths, params, err := buildV2(routes)
+	if err != nil {
+		return document{}, err
+	}
+	body, err := assembleV2(paths, params, raw, info)
+	if err != nil {
+		return document{}, fmt.Errorf("encode v2: %w", err)
+	}
+	return document{body: body, etag: etagOf(body)}, nil
+}
+
+// encodeV3 encodes one OpenAPI 3.0 document per group-version, keyed by its
+// path under /openapi/v3/, and the discovery document that lists them.
+func encodeV3(routes []route, g *generator, info []byte) (map[string]*document, document, error) {
+	raw, err := encodeDefs(g.defs)
+	if err != nil {
+		return nil, document{}, fmt.Errorf("encode v3 schemas: %w", err)
+	}
 	byGV := map[schema.GroupVersion][]route{}
 	for _, rt := range routes {
 		byGV[rt.gv] = append(byGV[rt.gv], rt)
 	}
+	docs := make(map[string]*document, len(byGV))
 	root := struct {
 		Paths map[string]rootEntry `json:"paths"`
-	}{Paths: map[string]rootEntry{}}
+	}{Paths: make(map[string]rootEntry, len(byGV))}
 	for gv, rts := range byGV {
 		paths, roots := buildV3(rts)
-		body, err := assembleV3(paths, g3.closure(roots), raw3, infoJSON)
+		body, err := assembleV3(paths, g.closure(roots), raw, info)
 		if err != nil {
-			return nil, fmt.Errorf("build openapi: encode v3 %s: %w", gv, err)
+			return nil, document{}, fmt.Errorf("encode v3 %s: %w", gv, err)
 		}
 		key := gvPath(gv)[1:]
 		d := &document{body: body, etag: etagOf(body)}
-		s.v3[key] = d
+		docs[key] = d
 		root.Paths[key] = rootEntry{ServerRelativeURL: V3Path + "/" + key + "?hash=" + d.etag}
 	}
-	if s.v3Root.body, err = json.Marshal(root); err != nil {
-		return nil, fmt.Errorf("build openapi: encode v3 root: %w", err)
+	rootBody, err := json.Marshal(root)
+	if err != nil {
+		return nil, document{}, fmt.Errorf("encode v3 root: %w", err)
 	}
-	s.v3Root.etag = etagOf(s.v3Root.body)
-	return s, nil
+	return docs, document{body: rootBody, etag: etagOf(rootBody)}, nil
 }
 
 // rootEntry is one group-version in the /openapi/v3 discovery document.
@@ -186,10 +215,10 @@ func validateResource(r Resource) error {
 		return fmt.Errorf("resource %q: kind and version are required", r.Resource)
 	case r.Resource == "":
 		return fmt.Errorf("resource of kind %s: plural name is required", r.GVK.Kind)
-	case r.Object == nil || r.List == nil:
-		return fmt.Errorf("resource %q: Object and List are required", r.Resource)
-	case r.ListKind == "":
-		return fmt.Errorf("resource %q: ListKind is required", r.Resource)
+	case r.Object == nil:
+		return fmt.Errorf("resource %q: Object is required", r.Resource)
+	case (has(r.Verbs, "list") || has(r.Verbs, "watch") || has(r.Verbs, "deletecollection")) && (r.List == nil || r.ListKind == ""):
+		return fmt.Errorf("resource %q: List and ListKind are required to list, watch or deletecollection", r.Resource)
 	}
 	for _, sub := range r.Subresources {
 		if sub.Name == "" || sub.Object == nil || sub.GVK.Kind == "" {

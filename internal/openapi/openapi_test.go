@@ -216,6 +216,7 @@ func TestPaths(t *testing.T) {
 		{"all-namespaces list", "api/v1", "/api/v1/pods", "get", "listCoreV1PodForAllNamespaces", "list", "Pod", nil},
 		{"deletecollection", "apis/batch/v1", "/apis/batch/v1/namespaces/{namespace}/jobs", "delete", "deleteBatchV1CollectionNamespacedJob", "deletecollection", "Job", []string{"propagationPolicy", "labelSelector"}},
 		{"scale", "apis/apps/v1", "/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale", "put", "replaceAppsV1NamespacedDeploymentScale", "put", "Scale", []string{"fieldValidation"}},
+		{"create-only resource", "api/v1", "/api/v1/namespaces/{namespace}/bindings", "post", "createCoreV1NamespacedBinding", "post", "Binding", []string{"fieldValidation"}},
 		{"binding", "api/v1", "/api/v1/namespaces/{namespace}/pods/{name}/binding", "post", "createCoreV1NamespacedPodBinding", "post", "Binding", []string{"dryRun"}},
 	}
 	for _, tc := range cases {
@@ -394,7 +395,7 @@ func TestBuildRejectsIncompleteResource(t *testing.T) {
 		mutate func(r *Resource)
 	}{
 		{"no plural", func(r *Resource) { r.Resource = "" }},
-		{"no list object", func(r *Resource) { r.List = nil }},
+		{"no list object for a listable resource", func(r *Resource) { r.List = nil }},
 		{"no kind", func(r *Resource) { r.GVK.Kind = "" }},
 		{"subresource without object", func(r *Resource) { r.Subresources = []Subresource{{Name: "status", GVK: r.GVK}} }},
 	}
