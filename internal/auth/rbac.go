@@ -2,15 +2,16 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/labels"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/client-go/informers"
 	rbaclisters "k8s.io/client-go/listers/rbac/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // RBACLister is what the RBAC authorizer reads: the four RBAC kinds, by the
@@ -286,11 +287,13 @@ func allowedReason(bindingKind, bindingName string, ref rbacv1.RoleRef, s *rbacv
 }
 
 // informerLister reads RBAC objects from a shared informer factory's caches.
+// Bindings are read straight from the indexers, so a request costs two small
+// slice allocations instead of the lister's append-as-you-go growth.
 type informerLister struct {
 	roles               rbaclisters.RoleLister
-	roleBindings        rbaclisters.RoleBindingLister
 	clusterRoles        rbaclisters.ClusterRoleLister
-	clusterRoleBindings rbaclisters.ClusterRoleBindingLister
+	roleBindings        cache.Indexer
+	clusterRoleBindings cache.Indexer
 }
 
 var _ RBACLister = (*informerLister)(nil)
@@ -303,18 +306,34 @@ func ListerFromInformers(factory informers.SharedInformerFactory) RBACLister {
 	rbac := factory.Rbac().V1()
 	return &informerLister{
 		roles:               rbac.Roles().Lister(),
-		roleBindings:        rbac.RoleBindings().Lister(),
 		clusterRoles:        rbac.ClusterRoles().Lister(),
-		clusterRoleBindings: rbac.ClusterRoleBindings().Lister(),
+		roleBindings:        rbac.RoleBindings().Informer().GetIndexer(),
+		clusterRoleBindings: rbac.ClusterRoleBindings().Informer().GetIndexer(),
 	}
 }
 
 func (l *informerLister) ListClusterRoleBindings() ([]*rbacv1.ClusterRoleBinding, error) {
-	return l.clusterRoleBindings.List(labels.Everything())
+	return typedSlice[*rbacv1.ClusterRoleBinding](l.clusterRoleBindings.List()), nil
 }
 
 func (l *informerLister) ListRoleBindings(namespace string) ([]*rbacv1.RoleBinding, error) {
-	return l.roleBindings.RoleBindings(namespace).List(labels.Everything())
+	items, err := l.roleBindings.ByIndex(cache.NamespaceIndex, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("list rolebindings in %q: %w", namespace, err)
+	}
+	return typedSlice[*rbacv1.RoleBinding](items), nil
+}
+
+// typedSlice converts cache items, skipping anything of another type (the
+// informers only ever hold T).
+func typedSlice[T any](items []any) []T {
+	out := make([]T, 0, len(items))
+	for _, it := range items {
+		if t, ok := it.(T); ok {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 func (l *informerLister) GetClusterRole(name string) (*rbacv1.ClusterRole, error) {
