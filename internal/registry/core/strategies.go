@@ -10,5 +10,22 @@ import (
 // keyed by GroupKind{Group: "", Kind: ...}. A fresh map is returned on every
 // call so callers may add to it.
 func Strategies() map[schema.GroupKind]strategy.Funcs {
-	return map[schema.GroupKind]strategy.Funcs{}
+	gk := func(kind string) schema.GroupKind { return schema.GroupKind{Group: "", Kind: kind} }
+	return map[schema.GroupKind]strategy.Funcs{
+		gk("Pod"):                   podStrategy(),
+		gk("PodTemplate"):           podTemplateStrategy(),
+		gk("ReplicationController"): replicationControllerStrategy(),
+		gk("Service"):               serviceStrategy(),
+		gk("Endpoints"):             endpointsStrategy(),
+		gk("Node"):                  nodeStrategy(),
+		gk("Namespace"):             namespaceStrategy(),
+		gk("ConfigMap"):             configMapStrategy(),
+		gk("Secret"):                secretStrategy(),
+		gk("ServiceAccount"):        serviceAccountStrategy(),
+		gk("Event"):                 eventStrategy(),
+		gk("ResourceQuota"):         resourceQuotaStrategy(),
+		gk("LimitRange"):            limitRangeStrategy(),
+		gk("PersistentVolume"):      persistentVolumeStrategy(),
+		gk("PersistentVolumeClaim"): persistentVolumeClaimStrategy(),
+	}
 }
