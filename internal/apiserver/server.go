@@ -1,0 +1,356 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	"k8s.io/apimachinery/pkg/runtime/serializer/json"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+
+	"kplane/internal/auth"
+	"kplane/internal/printers"
+	"kplane/internal/registry"
+	"kplane/internal/storage"
+)
+
+// Config configures an API server. Zero values get the documented defaults.
+type Config struct {
+	// BindAddress is the listen address; default "127.0.0.1".
+	BindAddress string
+	// Port is the HTTPS port; default 6443, 0 picks a free port.
+	Port int
+	// Listener, when set, is used instead of BindAddress/Port.
+	Listener net.Listener
+	// ServingCert is the TLS certificate of the server (required).
+	ServingCert tls.Certificate
+	// ClientCA verifies client certificates; nil disables x509 auth.
+	ClientCA *x509.CertPool
+	// Etcd is the storage client (required).
+	Etcd *clientv3.Client
+	// Authenticators are tried in order after the server's own loopback
+	// token authenticator.
+	Authenticators []auth.Authenticator
+	// ServiceAccountIssuer and ServiceAccountKeys verify service-account
+	// tokens; no keys disables them. The issuer defaults to
+	// https://kubernetes.default.svc.cluster.local.
+	ServiceAccountIssuer string
+	ServiceAccountKeys   []crypto.PublicKey
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Metrics is the registry /metrics serves; default a new registry.
+	Metrics *prometheus.Registry
+	// MaxRequestsInFlight limits concurrent non-mutating requests (default
+	// 400); MaxMutatingRequestsInFlight mutating ones (default 200). Long
+	// running requests (watch) are not counted. Over the limit: 429.
+	MaxRequestsInFlight, MaxMutatingRequestsInFlight int
+	// MaxRequestBodyBytes caps request bodies; default 3 MiB (413 above).
+	MaxRequestBodyBytes int64
+	// Version is what /version reports; default the k8s.io/api version.
+	Version string
+	// DisableAuthorization allows every authenticated request (tests only).
+	DisableAuthorization bool
+}
+
+func (c *Config) setDefaults() {
+	if c.BindAddress == "" {
+		c.BindAddress = "127.0.0.1"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Metrics == nil {
+		c.Metrics = prometheus.NewRegistry()
+	}
+	if c.MaxRequestsInFlight == 0 {
+		c.MaxRequestsInFlight = 400
+	}
+	if c.MaxMutatingRequestsInFlight == 0 {
+		c.MaxMutatingRequestsInFlight = 200
+	}
+	if c.MaxRequestBodyBytes == 0 {
+		c.MaxRequestBodyBytes = 3 << 20
+	}
+	if c.ServiceAccountIssuer == "" {
+		c.ServiceAccountIssuer = "https://kubernetes.default.svc.cluster.local"
+	}
+	if c.Version == "" {
+		c.Version = "v1.37.2"
+	}
+}
+
+// Validate reports every missing or inconsistent setting at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Etcd == nil {
+		errs = append(errs, errors.New("etcd client is required"))
+	}
+	if len(c.ServingCert.Certificate) == 0 {
+		errs = append(errs, errors.New("serving certificate is required"))
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("port %d out of range", c.Port))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is a running API server.
+type Server struct {
+	cfg            Config
+	log            *slog.Logger
+	scheme         *runtime.Scheme
+	codecs         serializer.CodecFactory
+	jsonSerializer *json.Serializer
+	store          *storage.Store
+	adm            *registry.Admission
+	// resources by "group/version/resource"; storage REST shared between
+	// versions of one storage resource.
+	resources map[string]*served
+	groups    []groupInfo
+	buffers   bufferPool
+	metrics   *metrics
+
+	authn      auth.Authenticator
+	authz      auth.Authorizer
+	rbacSynced atomic.Bool
+
+	loopbackToken string
+	listener      net.Listener
+	ready         chan struct{}
+	readyOnce     sync.Once
+	discovery     *discoveryDocs
+	openapi       http.Handler
+	openapiV3     http.Handler
+}
+
+// served is one served group/version/resource with its REST.
+type served struct {
+	res     *registry.Resource
+	rest    *registry.REST
+	printer atomic.Pointer[printers.Printer]
+}
+
+// groupInfo is one API group with its versions, preferred first.
+type groupInfo struct {
+	name     string
+	versions []string
+}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() *bytes.Buffer {
+	if v := b.p.Get(); v != nil {
+		buf := v.(*bytes.Buffer)
+		buf.Reset()
+		return buf
+	}
+	return new(bytes.Buffer)
+}
+
+func (b *bufferPool) Put(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 {
+		b.p.Put(buf)
+	}
+}
+
+// NewScheme registers every type kplane serves plus meta.k8s.io.
+func NewScheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("register types: %w", err)
+	}
+	metav1.AddToGroupVersion(s, schema.GroupVersion{Version: "v1"})
+	if err := metav1.AddMetaToScheme(s); err != nil {
+		return nil, fmt.Errorf("register meta types: %w", err)
+	}
+	return s, nil
+}
+
+// New builds a server; Run serves it.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("apiserver config: %w", err)
+	}
+	scheme, err := NewScheme()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:            cfg,
+		log:            cfg.Logger,
+		scheme:         scheme,
+		codecs:         serializer.NewCodecFactory(scheme),
+		jsonSerializer: json.NewSerializerWithOptions(json.DefaultMetaFactory, scheme, scheme, json.SerializerOptions{}),
+		resources:      map[string]*served{},
+		ready:          make(chan struct{}),
+	}
+	s.metrics = newMetrics(cfg.Metrics)
+	s.store = storage.New(cfg.Etcd, storage.NewCodec(scheme), storage.NewMetrics(cfg.Metrics))
+	s.adm = registry.NewAdmission(s.store)
+	rests := map[string]*registry.REST{}
+	groupSeen := map[string]int{}
+	for _, res := range registry.All() {
+		key := res.StoragePath
+		rest, ok := rests[key]
+		if !ok || rest.Res.Group != res.Group || rest.Res.Version != res.Version {
+			rest = registry.NewREST(res, s.store, s.adm)
+			if !ok {
+				rests[key] = rest
+			}
+		}
+		s.resources[res.Group+"/"+res.Version+"/"+res.Resource] = &served{res: res, rest: rest}
+		i, ok := groupSeen[res.Group]
+		if !ok {
+			groupSeen[res.Group] = len(s.groups)
+			s.groups = append(s.groups, groupInfo{name: res.Group, versions: []string{res.Version}})
+			continue
+		}
+		if !contains(s.groups[i].versions, res.Version) {
+			s.groups[i].versions = append(s.groups[i].versions, res.Version)
+		}
+	}
+	s.loopbackToken = randomToken()
+	authns := append([]auth.Authenticator{auth.NewStaticTokens(map[string]*auth.User{
+		s.loopbackToken: {Name: "system:apiserver", UID: "kplane-loopback", Groups: []string{auth.GroupMasters}},
+	})}, cfg.Authenticators...)
+	if cfg.ClientCA != nil {
+		authns = append(authns, auth.NewX509(cfg.ClientCA))
+	}
+	if len(cfg.ServiceAccountKeys) > 0 {
+		authns = append(authns, auth.NewServiceAccountAuthenticator(cfg.ServiceAccountIssuer, nil, cfg.ServiceAccountKeys, s.serviceAccountUID))
+	}
+	s.authn = auth.NewUnion(authns...)
+	if err := s.buildDiscovery(); err != nil {
+		return nil, err
+	}
+	if err := s.buildOpenAPI(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Addr is the address the server listens on, valid after Ready.
+func (s *Server) Addr() string {
+	if s.listener == nil {
+		return ""
+	}
+	return s.listener.Addr().String()
+}
+
+// Ready is closed once the server accepts requests with RBAC in place.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// LoopbackToken is the token of the server's own privileged client.
+func (s *Server) LoopbackToken() string { return s.loopbackToken }
+
+// Listen opens the listener so Addr is known before Run.
+func (s *Server) Listen() error {
+	if s.listener != nil {
+		return nil
+	}
+	if s.cfg.Listener != nil {
+		s.listener = s.cfg.Listener
+		return nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.BindAddress, strconv.Itoa(s.cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.listener = ln
+	return nil
+}
+
+// Run serves until ctx is cancelled, then shuts down gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	tlsCfg := &tls.Config{
+		Certificates: []tls.Certificate{s.cfg.ServingCert},
+		MinVersion:   tls.VersionTLS12,
+		NextProtos:   []string{"h2", "http/1.1"},
+	}
+	if s.cfg.ClientCA != nil {
+		tlsCfg.ClientCAs = s.cfg.ClientCA
+		tlsCfg.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(tls.NewListener(s.listener, tlsCfg)) }()
+	go s.adm.Run(ctx)
+	go s.countObjects(ctx)
+	if err := s.bootstrap(ctx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("bootstrap: %w", err)
+	}
+	if err := s.startAuthorizer(ctx); err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("authorizer: %w", err)
+	}
+	s.readyOnce.Do(func() { close(s.ready) })
+	s.log.Info("API server ready", "address", s.Addr())
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
+		return nil
+	}
+	shutdownCtx, c2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer c2()
+	err := srv.Shutdown(shutdownCtx)
+	if err != nil {
+		_ = srv.Close()
+	}
+	return nil
+}
+
+// serviceAccountUID tells the token authenticator whether a service
+// account still exists, and with which UID.
+func (s *Server) serviceAccountUID(ctx context.Context, namespace, name string) (string, error) {
+	obj, err := s.resources["/v1/serviceaccounts"].rest.Get(ctx, namespace, name)
+	if err != nil {
+		return "", err
+	}
+	acc, err := metaAccessor(obj)
+	if err != nil {
+		return "", err
+	}
+	return string(acc.GetUID()), nil
+}

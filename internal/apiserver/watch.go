@@ -1,0 +1,160 @@
+package apiserver
+
+import (
+	"bytes"
+	"context"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+
+	"kplane/internal/storage"
+)
+
+// bookmarkInterval is how often a watch with allowWatchBookmarks gets a
+// bookmark while nothing else happens (upstream: about once a minute).
+const bookmarkInterval = 30 * time.Second
+
+// serveWatch streams watch events: JSON lines, length-delimited protobuf,
+// or Table rows, as the client asked.
+func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, ri *RequestInfo, ns string) {
+	p, err := parseListParams(r, true)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, ok := s.negotiate(r.Header.Get("Accept"), true)
+	if !ok || t.info.StreamSerializer == nil {
+		s.writeError(w, r, s.notAcceptable())
+		return
+	}
+	rv, err := storage.ParseRV(p.rv)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	timeout := time.Duration(p.timeoutSeconds) * time.Second
+	if timeout <= 0 {
+		// Upstream spreads watch lifetimes over [min, 2*min) of 30 minutes.
+		timeout = 30*time.Minute + time.Duration(rand.Int64N(int64(30*time.Minute)))
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	opts := storage.WatchOptions{ResourceVersion: rv}
+	switch {
+	case p.sendInitialEvents != nil:
+		opts.SendInitial = *p.sendInitialEvents
+		opts.InitialEventsEnd = *p.sendInitialEvents
+	case p.rv == "" || p.rv == "0":
+		// Legacy watch from "now": the current state first, as ADDED.
+		opts.SendInitial = true
+	}
+	if p.allowBookmarks {
+		opts.ProgressInterval = bookmarkInterval
+	}
+	name := ""
+	events, err := sv.rest.Watch(ctx, ns, name, p.sel, opts)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.metrics.watchers.WithLabelValues(sv.res.Group, sv.res.Resource).Inc()
+	defer s.metrics.watchers.WithLabelValues(sv.res.Group, sv.res.Resource).Dec()
+
+	flusher, _ := w.(http.Flusher)
+	ct := t.info.MediaType
+	if t.info.MediaType == mediaProtobuf {
+		ct = mediaProtobuf + ";stream=watch"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Transfer-Encoding", "chunked")
+	w.WriteHeader(http.StatusOK)
+	if flusher != nil {
+		flusher.Flush()
+	}
+	framer := t.info.StreamSerializer.Framer.NewFrameWriter(w)
+	outer := t.info.StreamSerializer.Serializer
+	embedded := t.info.Serializer
+	var objBuf, evBuf bytes.Buffer
+	first := true
+	for {
+		var ev storage.Event
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-events:
+			if !ok {
+				return
+			}
+			ev = e
+		}
+		obj, typ, err := s.watchObject(r, sv, t, ev, &first)
+		if err != nil {
+			obj, typ = ErrorToStatus(err), watch.Error
+		}
+		if obj == nil {
+			continue
+		}
+		objBuf.Reset()
+		if err := embedded.Encode(obj, &objBuf); err != nil {
+			s.log.Error("encode watch object", "err", err)
+			return
+		}
+		evBuf.Reset()
+		we := &metav1.WatchEvent{Type: string(typ), Object: runtime.RawExtension{Raw: objBuf.Bytes()}}
+		if err := outer.Encode(we, &evBuf); err != nil {
+			s.log.Error("encode watch event", "err", err)
+			return
+		}
+		if _, err := framer.Write(evBuf.Bytes()); err != nil {
+			return
+		}
+		s.metrics.watchEvents.WithLabelValues(sv.res.Group, sv.res.Resource).Inc()
+		if typ == watch.Error {
+			if flusher != nil {
+				flusher.Flush()
+			}
+			return
+		}
+		if flusher != nil && len(events) == 0 {
+			flusher.Flush()
+		}
+	}
+}
+
+// watchObject turns a storage event into the object to send.
+func (s *Server) watchObject(r *http.Request, sv *served, t target, ev storage.Event, first *bool) (runtime.Object, watch.EventType, error) {
+	switch ev.Type {
+	case watch.Error:
+		return nil, watch.Error, ev.Err
+	case watch.Bookmark:
+		b := sv.res.New()
+		acc, err := metaAccessor(b)
+		if err != nil {
+			return nil, "", err
+		}
+		acc.SetResourceVersion(strconv.FormatInt(ev.RV, 10))
+		if ev.InitialEventsEnd {
+			acc.SetAnnotations(map[string]string{metav1.InitialEventsAnnotationKey: "true"})
+		}
+		b.GetObjectKind().SetGroupVersionKind(sv.res.GVK())
+		if t.as == "Table" {
+			// Table watches carry bookmarks as empty tables.
+			tbl := &metav1.Table{TypeMeta: metav1.TypeMeta{APIVersion: "meta.k8s.io/" + t.asVersion, Kind: "Table"}}
+			tbl.ResourceVersion = acc.GetResourceVersion()
+			return tbl, watch.Bookmark, nil
+		}
+		return b, watch.Bookmark, nil
+	}
+	if t.as != "" {
+		out, err := s.transform(r, sv, t, []runtime.Object{ev.Object}, nil, !*first)
+		*first = false
+		return out, ev.Type, err
+	}
+	out, err := toServed(sv, ev.Object)
+	return out, ev.Type, err
+}

@@ -1,0 +1,80 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"kplane/internal/controlplane"
+)
+
+// serverFlags are the flags `up` and `apiserver` share.
+type serverFlags struct {
+	dataDir, bindAddress, tokenAuthFile   string
+	port                                  int
+	etcdServers                           []string
+	etcdCAFile, etcdCertFile, etcdKeyFile string
+	extraSANs                             []string
+}
+
+func (f *serverFlags) bind(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.dataDir, "data-dir", defaultDataDir(), "directory for certificates, etcd data and the kubeconfig (env KPLANE_DATA_DIR)")
+	fl.StringVar(&f.bindAddress, "bind-address", "127.0.0.1", "address the API server listens on (env KPLANE_BIND_ADDRESS)")
+	fl.IntVar(&f.port, "port", 6443, "HTTPS port of the API server; 0 picks a free port (env KPLANE_PORT)")
+	fl.StringSliceVar(&f.etcdServers, "etcd-servers", nil, "external etcd endpoints; empty runs embedded etcd (env KPLANE_ETCD_SERVERS)")
+	fl.StringVar(&f.etcdCAFile, "etcd-cafile", "", "CA file for external etcd TLS")
+	fl.StringVar(&f.etcdCertFile, "etcd-certfile", "", "client certificate for external etcd TLS")
+	fl.StringVar(&f.etcdKeyFile, "etcd-keyfile", "", "client key for external etcd TLS")
+	fl.StringVar(&f.tokenAuthFile, "token-auth-file", "", "static bearer tokens: CSV of token,user,uid,\"group1,group2\"")
+	fl.StringSliceVar(&f.extraSANs, "tls-san", nil, "extra DNS names or IPs for the serving certificate")
+}
+
+func (f *serverFlags) config(cmd *cobra.Command) controlplane.Config {
+	return controlplane.Config{
+		DataDir: f.dataDir, BindAddress: f.bindAddress, Port: f.port,
+		EtcdServers: f.etcdServers, EtcdCAFile: f.etcdCAFile, EtcdCertFile: f.etcdCertFile, EtcdKeyFile: f.etcdKeyFile,
+		TokenAuthFile: f.tokenAuthFile, ExtraSANs: f.extraSANs, Logger: newLogger(cmd),
+	}
+}
+
+func newUpCommand() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Run etcd and the API server in one process and write an admin kubeconfig",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runControlPlane(cmd, f.config(cmd))
+		},
+	}
+	f.bind(cmd)
+	return cmd
+}
+
+// runControlPlane starts a control plane and serves until SIGINT/SIGTERM.
+func runControlPlane(cmd *cobra.Command, cfg controlplane.Config) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	cp, err := controlplane.Start(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "kplane is ready at %s (started in %s)\n", cp.URL(), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(out, "kubeconfig: %s\n", cp.Kubeconfig)
+	fmt.Fprintf(out, "try: kubectl --kubeconfig %s get namespaces\n", cp.Kubeconfig)
+	select {
+	case <-ctx.Done():
+		cfg.Logger.Info("shutting down")
+	case err := <-cp.Done():
+		_ = cp.Stop()
+		return fmt.Errorf("API server stopped: %w", err)
+	}
+	return cp.Stop()
+}

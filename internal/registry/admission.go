@@ -1,0 +1,238 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"kplane/internal/storage"
+)
+
+// Admission holds the built-in admission rules that need cluster state:
+// namespace lifecycle, service IP and node port allocation, and the
+// service account default of pods.
+type Admission struct {
+	store *storage.Store
+
+	mu sync.RWMutex
+	// phases caches namespace phases by name, fed by Run's watch; a miss
+	// falls back to etcd.
+	phases map[string]corev1.NamespacePhase
+
+	// ServiceCIDR is where cluster IPs come from; default 10.96.0.0/12.
+	ServiceCIDR netip.Prefix
+	// NodePortMin and NodePortMax bound node ports; default 30000-32767.
+	NodePortMin, NodePortMax int
+}
+
+// NewAdmission returns admission over store with upstream's defaults.
+func NewAdmission(store *storage.Store) *Admission {
+	return &Admission{
+		store:       store,
+		phases:      map[string]corev1.NamespacePhase{},
+		ServiceCIDR: netip.MustParsePrefix("10.96.0.0/12"),
+		NodePortMin: 30000, NodePortMax: 32767,
+	}
+}
+
+// Run keeps the namespace cache current until ctx ends.
+func (a *Admission) Run(ctx context.Context) {
+	for ctx.Err() == nil {
+		events, err := a.store.Watch(ctx, "/registry/namespaces/", "Namespace", storage.WatchOptions{SendInitial: true, Recursive: true})
+		if err != nil {
+			return
+		}
+		for ev := range events {
+			ns, ok := ev.Object.(*corev1.Namespace)
+			if !ok {
+				continue
+			}
+			a.mu.Lock()
+			if ev.Type == "DELETED" {
+				delete(a.phases, ns.Name)
+			} else {
+				a.phases[ns.Name] = ns.Status.Phase
+			}
+			a.mu.Unlock()
+		}
+	}
+}
+
+func (a *Admission) namespacePhase(ctx context.Context, name string) (corev1.NamespacePhase, bool, error) {
+	a.mu.RLock()
+	phase, ok := a.phases[name]
+	a.mu.RUnlock()
+	if ok && phase == corev1.NamespaceActive {
+		return phase, true, nil
+	}
+	obj, err := a.store.Get(ctx, "/registry/namespaces/"+name, "Namespace")
+	if storage.IsNotFound(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return obj.(*corev1.Namespace).Status.Phase, true, nil
+}
+
+// Create admits a new object: its namespace must exist and not be
+// terminating; pods get a service account; services get IPs and ports.
+func (a *Admission) Create(ctx context.Context, r *REST, obj runtime.Object, acc metav1.Object, dryRun bool) error {
+	if r.Res.Namespaced {
+		phase, exists, err := a.namespacePhase(ctx, acc.GetNamespace())
+		if err != nil {
+			return apierrors.NewInternalError(err)
+		}
+		if !exists {
+			return apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, acc.GetNamespace())
+		}
+		if phase == corev1.NamespaceTerminating {
+			e := apierrors.NewForbidden(r.gr(), acc.GetName(), fmt.Errorf("unable to create new content in namespace %s because it is being terminated", acc.GetNamespace()))
+			e.ErrStatus.Details.Causes = append(e.ErrStatus.Details.Causes, metav1.StatusCause{
+				Type: corev1.NamespaceTerminatingCause, Message: fmt.Sprintf("namespace %s is being terminated", acc.GetNamespace()), Field: "metadata.namespace"})
+			return e
+		}
+	}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		if o.Spec.ServiceAccountName == "" {
+			o.Spec.ServiceAccountName = "default"
+		}
+	case *corev1.Service:
+		if !dryRun {
+			return a.allocateService(ctx, r, o)
+		}
+	}
+	return nil
+}
+
+// Release frees what Create allocated for an object that is gone.
+func (a *Admission) Release(ctx context.Context, _ *REST, obj runtime.Object) {
+	svc, ok := obj.(*corev1.Service)
+	if !ok {
+		return
+	}
+	for _, ip := range svc.Spec.ClusterIPs {
+		if ip != "" && ip != corev1.ClusterIPNone {
+			_, _ = a.store.Client().Delete(ctx, ipKey(ip))
+		}
+	}
+	for _, p := range svc.Spec.Ports {
+		if p.NodePort != 0 {
+			_, _ = a.store.Client().Delete(ctx, portKey(int(p.NodePort)))
+		}
+	}
+}
+
+func ipKey(ip string) string        { return "/registry/kplane.io/serviceips/" + ip }
+func portKey(p int) string          { return "/registry/kplane.io/servicenodeports/" + strconv.Itoa(p) }
+func errAllocated(msg string) error { return errors.New(msg) }
+
+// claim creates key if absent and reports whether this call got it.
+func (a *Admission) claim(ctx context.Context, key string) (bool, error) {
+	resp, err := a.store.Client().Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, "")).Commit()
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", key, err)
+	}
+	return resp.Succeeded, nil
+}
+
+func (a *Admission) allocateService(ctx context.Context, r *REST, svc *corev1.Service) error {
+	invalid := func(p *field.Path, v any, msg string) error {
+		return apierrors.NewInvalid(r.Res.QualifiedKind(), svc.Name, field.ErrorList{field.Invalid(p, v, msg)})
+	}
+	if svc.Spec.Type != corev1.ServiceTypeExternalName && svc.Spec.ClusterIP != corev1.ClusterIPNone {
+		if svc.Spec.ClusterIP != "" {
+			ip, err := netip.ParseAddr(svc.Spec.ClusterIP)
+			if err != nil || !a.ServiceCIDR.Contains(ip) {
+				return invalid(field.NewPath("spec", "clusterIPs"), []string{svc.Spec.ClusterIP},
+					fmt.Sprintf("failed to allocate IP %s: the provided IP (%s) is not in the valid range. The range of valid IPs is %s", svc.Spec.ClusterIP, svc.Spec.ClusterIP, a.ServiceCIDR))
+			}
+			ok, err := a.claim(ctx, ipKey(svc.Spec.ClusterIP))
+			if err != nil {
+				return apierrors.NewInternalError(err)
+			}
+			if !ok {
+				return invalid(field.NewPath("spec", "clusterIPs"), []string{svc.Spec.ClusterIP},
+					fmt.Sprintf("failed to allocate IP %s: provided IP is already allocated", svc.Spec.ClusterIP))
+			}
+		} else {
+			ip, err := a.randomIP(ctx)
+			if err != nil {
+				return err
+			}
+			svc.Spec.ClusterIP = ip
+		}
+		svc.Spec.ClusterIPs = []string{svc.Spec.ClusterIP}
+	}
+	if svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer {
+		for i := range svc.Spec.Ports {
+			p := &svc.Spec.Ports[i]
+			if p.NodePort != 0 {
+				ok, err := a.claim(ctx, portKey(int(p.NodePort)))
+				if err != nil {
+					return apierrors.NewInternalError(err)
+				}
+				if !ok {
+					return invalid(field.NewPath("spec", "ports").Index(i).Child("nodePort"), p.NodePort, "provided port is already allocated")
+				}
+				continue
+			}
+			port, err := a.randomPort(ctx)
+			if err != nil {
+				return err
+			}
+			p.NodePort = int32(port)
+		}
+	}
+	return nil
+}
+
+func (a *Admission) randomIP(ctx context.Context) (string, error) {
+	base := a.ServiceCIDR.Masked().Addr().As4()
+	size := uint32(1) << (32 - a.ServiceCIDR.Bits())
+	start := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
+	for range 64 {
+		// Skip the network address and the first IP (the kubernetes service).
+		off := 2 + rand.Uint32N(size-3)
+		v := start + off
+		ip := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).String()
+		ok, err := a.claim(ctx, ipKey(ip))
+		if err != nil {
+			return "", apierrors.NewInternalError(err)
+		}
+		if ok {
+			return ip, nil
+		}
+	}
+	return "", apierrors.NewInternalError(errAllocated("range is full"))
+}
+
+func (a *Admission) randomPort(ctx context.Context) (int, error) {
+	n := a.NodePortMax - a.NodePortMin + 1
+	for range 64 {
+		p := a.NodePortMin + rand.IntN(n)
+		ok, err := a.claim(ctx, portKey(p))
+		if err != nil {
+			return 0, apierrors.NewInternalError(err)
+		}
+		if ok {
+			return p, nil
+		}
+	}
+	return 0, apierrors.NewInternalError(errAllocated("node port range is full"))
+}

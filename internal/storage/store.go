@@ -1,0 +1,235 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Store is a typed view of etcd. It is safe for concurrent use.
+type Store struct {
+	client  *clientv3.Client
+	codec   *Codec
+	metrics *Metrics
+}
+
+// New returns a store over client. metrics may be nil.
+func New(client *clientv3.Client, codec *Codec, metrics *Metrics) *Store {
+	return &Store{client: client, codec: codec, metrics: metrics}
+}
+
+// Client is the etcd client, for health checks and revision reads.
+func (s *Store) Client() *clientv3.Client { return s.client }
+
+// Codec is the codec values are written with.
+func (s *Store) Codec() *Codec { return s.codec }
+
+func (s *Store) observe(op, typ string, start time.Time) {
+	if s.metrics != nil {
+		s.metrics.observe(op, typ, time.Since(start))
+	}
+}
+
+// SetRV stamps an object with an etcd revision as its resourceVersion.
+func SetRV(obj runtime.Object, rev int64) {
+	if acc, err := meta.Accessor(obj); err == nil {
+		acc.SetResourceVersion(strconv.FormatInt(rev, 10))
+	}
+}
+
+// ParseRV turns a resourceVersion into an etcd revision; "" is 0.
+func ParseRV(rv string) (int64, error) {
+	if rv == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("invalid resource version %q", rv)
+	}
+	return n, nil
+}
+
+func (s *Store) decode(data []byte, rev int64) (runtime.Object, error) {
+	obj, err := s.codec.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	SetRV(obj, rev)
+	return obj, nil
+}
+
+// Get returns the object at key with resourceVersion set.
+func (s *Store) Get(ctx context.Context, key, typ string) (runtime.Object, error) {
+	start := time.Now()
+	resp, err := s.client.Get(ctx, key)
+	s.observe("get", typ, start)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, newErr(ErrNotFound, key)
+	}
+	return s.decode(resp.Kvs[0].Value, resp.Kvs[0].ModRevision)
+}
+
+// Create writes obj at key if nothing is there and returns it with its new
+// resourceVersion.
+func (s *Store) Create(ctx context.Context, key, typ string, obj runtime.Object) (runtime.Object, error) {
+	data, err := s.codec.Encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	resp, err := s.client.Txn(ctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(data))).
+		Commit()
+	s.observe("create", typ, start)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", key, err)
+	}
+	if !resp.Succeeded {
+		return nil, newErr(ErrExists, key)
+	}
+	SetRV(obj, resp.Header.Revision)
+	return obj, nil
+}
+
+// UpdateFunc computes the next version of an object from the current one
+// (nil when the key does not exist and creation is allowed). Returning the
+// same bytes as stored makes the update a no-op that keeps the
+// resourceVersion, as upstream does.
+type UpdateFunc func(current runtime.Object) (runtime.Object, error)
+
+// GuaranteedUpdate applies fn until it commits without a concurrent write
+// in between. fn decides about user preconditions (e.g. a stale
+// resourceVersion) by returning an error. It returns the stored object and
+// whether it was created.
+func (s *Store) GuaranteedUpdate(ctx context.Context, key, typ string, allowCreate bool, fn UpdateFunc) (runtime.Object, bool, error) {
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return nil, false, err
+		}
+		start := time.Now()
+		resp, err := s.client.Get(ctx, key)
+		s.observe("get", typ, start)
+		if err != nil {
+			return nil, false, fmt.Errorf("update %s: %w", key, err)
+		}
+		var (
+			cur     runtime.Object
+			curData []byte
+			modRev  int64
+		)
+		if len(resp.Kvs) == 0 {
+			if !allowCreate {
+				return nil, false, newErr(ErrNotFound, key)
+			}
+		} else {
+			kv := resp.Kvs[0]
+			curData, modRev = kv.Value, kv.ModRevision
+			if cur, err = s.decode(kv.Value, kv.ModRevision); err != nil {
+				return nil, false, err
+			}
+		}
+		next, err := fn(cur)
+		if err != nil {
+			return nil, false, err
+		}
+		data, err := s.codec.Encode(next)
+		if err != nil {
+			return nil, false, err
+		}
+		if cur != nil && bytes.Equal(data, curData) {
+			SetRV(next, modRev)
+			return next, false, nil
+		}
+		var cmp clientv3.Cmp
+		if cur == nil {
+			cmp = clientv3.Compare(clientv3.CreateRevision(key), "=", 0)
+		} else {
+			cmp = clientv3.Compare(clientv3.ModRevision(key), "=", modRev)
+		}
+		start = time.Now()
+		tresp, err := s.client.Txn(ctx).If(cmp).Then(clientv3.OpPut(key, string(data))).Commit()
+		s.observe("update", typ, start)
+		if err != nil {
+			return nil, false, fmt.Errorf("update %s: %w", key, err)
+		}
+		if tresp.Succeeded {
+			SetRV(next, tresp.Header.Revision)
+			return next, cur == nil, nil
+		}
+		// Someone else wrote in between: read again and retry.
+	}
+}
+
+// DeleteCheck may veto a delete of the current object (preconditions).
+type DeleteCheck func(current runtime.Object) error
+
+// Delete removes key if check accepts the current object and returns that
+// object stamped with the deletion's revision.
+func (s *Store) Delete(ctx context.Context, key, typ string, check DeleteCheck) (runtime.Object, error) {
+	for {
+		start := time.Now()
+		resp, err := s.client.Get(ctx, key)
+		s.observe("get", typ, start)
+		if err != nil {
+			return nil, fmt.Errorf("delete %s: %w", key, err)
+		}
+		if len(resp.Kvs) == 0 {
+			return nil, newErr(ErrNotFound, key)
+		}
+		kv := resp.Kvs[0]
+		cur, err := s.decode(kv.Value, kv.ModRevision)
+		if err != nil {
+			return nil, err
+		}
+		if check != nil {
+			if err := check(cur); err != nil {
+				return nil, err
+			}
+		}
+		start = time.Now()
+		tresp, err := s.client.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", kv.ModRevision)).
+			Then(clientv3.OpDelete(key)).
+			Commit()
+		s.observe("delete", typ, start)
+		if err != nil {
+			return nil, fmt.Errorf("delete %s: %w", key, err)
+		}
+		if tresp.Succeeded {
+			SetRV(cur, tresp.Header.Revision)
+			return cur, nil
+		}
+	}
+}
+
+// CurrentRevision reads etcd's current revision without reading data.
+func (s *Store) CurrentRevision(ctx context.Context) (int64, error) {
+	resp, err := s.client.Get(ctx, "/registry/health-revision", clientv3.WithCountOnly())
+	if err != nil {
+		return 0, fmt.Errorf("read revision: %w", err)
+	}
+	return resp.Header.Revision, nil
+}
+
+// Count returns how many keys are under prefix.
+func (s *Store) Count(ctx context.Context, prefix string) (int64, error) {
+	resp, err := s.client.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, fmt.Errorf("count %s: %w", prefix, err)
+	}
+	return resp.Count, nil
+}
+
+// IsNotFound and friends test the sentinel errors through wrapping.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
