@@ -71,7 +71,9 @@ func TestValidateEventsV1(t *testing.T) {
 		},
 		{
 			name: "missing reporting fields",
-			mut:  func(e *eventsv1.Event) { e.ReportingController, e.ReportingInstance, e.Action, e.Reason = "", "", "", "" },
+			mut: func(e *eventsv1.Event) {
+				e.ReportingController, e.ReportingInstance, e.Action, e.Reason = "", "", "", ""
+			},
 			want: []string{"reportingController: Required value", "reportingInstance: Required value", "action: Required value", "reason: Required value"},
 		},
 		{
