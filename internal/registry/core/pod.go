@@ -126,6 +126,13 @@ func preparePodForCreate(pod *corev1.Pod) {
 		pod.Spec.PreemptionPolicy = &pp
 	}
 	addDefaultTolerations(pod)
+	// The ServiceAccount admission plugin runs pods as "default" unless told
+	// otherwise (mirror pods excepted); the token volume it also mounts is
+	// not added here.
+	if _, mirror := pod.Annotations[corev1.MirrorPodAnnotationKey]; !mirror && pod.Spec.ServiceAccountName == "" {
+		pod.Spec.ServiceAccountName = "default"
+		pod.Spec.DeprecatedServiceAccount = "default"
+	}
 	pod.Status.QOSClass = podQOS(pod)
 }
 

@@ -51,6 +51,8 @@ func TestPodDefaultsAndPrepareForCreate(t *testing.T) {
 		{"phase", p.Status.Phase, corev1.PodPending},
 		{"qos", p.Status.QOSClass, corev1.PodQOSBurstable},
 		{"toleration count", len(s.Tolerations), 2},
+		{"serviceAccountName", s.ServiceAccountName, "default"},
+		{"serviceAccount", s.DeprecatedServiceAccount, "default"},
 	}
 	for _, c := range checks {
 		if !apiequality.Semantic.DeepEqual(c.got, c.want) {
@@ -331,7 +333,7 @@ func TestPodStatusUpdateAndFields(t *testing.T) {
 	f.Default(running)
 	want := fields.Set{
 		"spec.nodeName": "node-1", "spec.restartPolicy": "Always", "spec.schedulerName": "default-scheduler",
-		"spec.serviceAccountName": "", "spec.hostNetwork": "false", "status.phase": "Running",
+		"spec.serviceAccountName": "default", "spec.hostNetwork": "false", "status.phase": "Running",
 		"status.podIP": "10.0.0.5", "status.nominatedNodeName": "",
 	}
 	if got := f.Fields(running); !apiequality.Semantic.DeepEqual(got, want) {
