@@ -175,6 +175,10 @@ func (cp *ControlPlane) AdminConfig() (*rest.Config, error) {
 	return clientcmd.BuildConfigFromFlags("", cp.Kubeconfig)
 }
 
+// EtcdClient is the storage client, for tests that read or compact etcd
+// directly. It is closed by Stop.
+func (cp *ControlPlane) EtcdClient() *clientv3.Client { return cp.client }
+
 // Done reports the API server's exit.
 func (cp *ControlPlane) Done() <-chan error { return cp.done }
 
