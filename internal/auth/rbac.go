@@ -16,9 +16,8 @@ import (
 
 // RBACLister is what the RBAC authorizer reads: the four RBAC kinds, by the
 // access patterns authorization needs. Implementations must be cheap (an
-// informer cache), since they are consulted on every request, and must not
-// let callers' changes to returned objects matter (the authorizer never
-// mutates them).
+// informer cache), since they are consulted on every request. Returned
+// objects may be shared with the cache: the authorizer only reads them.
 type RBACLister interface {
 	ListClusterRoleBindings() ([]*rbacv1.ClusterRoleBinding, error)
 	ListRoleBindings(namespace string) ([]*rbacv1.RoleBinding, error)
