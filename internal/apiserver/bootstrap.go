@@ -158,7 +158,11 @@ func (s *Server) startAuthorizer(ctx context.Context) error {
 			return fmt.Errorf("RBAC informer for %v did not sync", typ)
 		}
 	}
-	s.authz = auth.NewUnionAuthorizer(auth.NewPrivilegedGroups(auth.GroupMasters), auth.NewRBAC(lister))
+	rbac := auth.NewRBAC(lister)
+	if rr, ok := rbac.(auth.RuleResolver); ok {
+		s.ruleResolver.Store(rr)
+	}
+	s.authz = auth.NewUnionAuthorizer(auth.NewPrivilegedGroups(auth.GroupMasters), rbac)
 	s.rbacSynced.Store(true)
 	return nil
 }

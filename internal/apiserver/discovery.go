@@ -36,6 +36,8 @@ func subresourceInfo(res *registry.Resource, sub string) (schema.GroupVersionKin
 		return schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "Eviction"}, []string{"create"}
 	case "finalize":
 		return res.GVK(), []string{"update"}
+	case "token":
+		return schema.GroupVersionKind{Group: "authentication.k8s.io", Version: "v1", Kind: "TokenRequest"}, []string{"create"}
 	}
 	return res.GVK(), nil
 }

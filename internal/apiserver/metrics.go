@@ -173,6 +173,9 @@ func (s *Server) countObjects(ctx context.Context) {
 	for {
 		seen := map[string]bool{}
 		for _, sv := range s.resources {
+			if sv.rest == nil {
+				continue
+			}
 			key := sv.rest.Prefix("")
 			if seen[key] {
 				continue

@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"fmt"
+	authenticationv1 "k8s.io/api/authentication/v1"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +19,10 @@ func (s *Server) buildOpenAPI() error {
 		res := sv.res
 		or := openapi.Resource{
 			GVK: res.GVK(), ListKind: res.ListKind, Resource: res.Resource, Namespaced: res.Namespaced,
-			Verbs: res.ServedVerbs(), Object: res.New(), List: res.NewList(),
+			Verbs: res.ServedVerbs(), Object: res.New(),
+		}
+		if l := res.NewList(); l != nil {
+			or.List = l
 		}
 		for _, sub := range subresourcesOf(res) {
 			gvk, verbs := subresourceInfo(res, sub)
@@ -32,6 +36,8 @@ func (s *Server) buildOpenAPI() error {
 				obj = &corev1.Binding{}
 			case "eviction":
 				obj = &policyv1.Eviction{}
+			case "token":
+				obj = &authenticationv1.TokenRequest{}
 			}
 			or.Subresources = append(or.Subresources, openapi.Subresource{Name: sub, GVK: gvk, Verbs: verbs, Object: obj})
 		}

@@ -40,6 +40,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errPathNotFound())
 		return
 	}
+	if sv.create != nil {
+		s.serveVirtualCreate(w, r, sv, ri, ri.Namespace)
+		return
+	}
 	if ri.Subresource != "" && !sv.res.HasSubresource(ri.Subresource) {
 		s.writeError(w, r, errPathNotFound())
 		return
@@ -69,6 +73,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	case "eviction":
 		s.serveEviction(w, r, sv, ri, ns)
+		return
+	case "token":
+		s.serveToken(w, r, sv, ri, ns)
 		return
 	}
 	if ri.Verb != "get" && ri.Verb != "list" && ri.Verb != "watch" && !sv.res.HasVerb(ri.Verb) {
@@ -261,6 +268,10 @@ func toServed(sv *served, obj runtime.Object) (runtime.Object, error) {
 func fromServed(sv *served, obj runtime.Object) (runtime.Object, error) {
 	out, err := sv.res.ToStored(obj)
 	if err != nil {
+		var status apierrors.APIStatus
+		if errors.As(err, &status) {
+			return nil, err
+		}
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("convert %s: %v", sv.res.GVK(), err))
 	}
 	return out, nil
@@ -280,7 +291,7 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, sv *served, cod
 		return
 	}
 	if t.as != "" {
-		tr, err := s.transform(r, sv, t, []runtime.Object{obj}, nil, true)
+		tr, err := s.transform(r, sv, t, []runtime.Object{obj}, nil, false)
 		if err != nil {
 			s.writeError(w, r, err)
 			return

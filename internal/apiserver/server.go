@@ -53,6 +53,9 @@ type Config struct {
 	// https://kubernetes.default.svc.cluster.local.
 	ServiceAccountIssuer string
 	ServiceAccountKeys   []crypto.PublicKey
+	// ServiceAccountSigner signs TokenRequest tokens; nil disables
+	// serviceaccounts/<name>/token.
+	ServiceAccountSigner crypto.Signer
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Metrics is the registry /metrics serves; default a new registry.
@@ -127,9 +130,11 @@ type Server struct {
 	buffers   bufferPool
 	metrics   *metrics
 
-	authn      auth.Authenticator
-	authz      auth.Authorizer
-	rbacSynced atomic.Bool
+	authn        auth.Authenticator
+	authz        auth.Authorizer
+	rbacSynced   atomic.Bool
+	ruleResolver atomic.Value // auth.RuleResolver once RBAC has synced
+	tokens       *auth.TokenIssuer
 
 	loopbackToken string
 	listener      net.Listener
@@ -145,6 +150,8 @@ type served struct {
 	res     *registry.Resource
 	rest    *registry.REST
 	printer atomic.Pointer[printers.Printer]
+	// create answers virtual create-only resources (reviews); rest is nil.
+	create createFunc
 }
 
 // groupInfo is one API group with its versions, preferred first.
@@ -226,6 +233,23 @@ func New(cfg Config) (*Server, error) {
 		if !contains(s.groups[i].versions, res.Version) {
 			s.groups[i].versions = append(s.groups[i].versions, res.Version)
 		}
+	}
+	for _, sv := range s.virtualResources() {
+		s.resources[sv.res.Group+"/"+sv.res.Version+"/"+sv.res.Resource] = sv
+		i, ok := groupSeen[sv.res.Group]
+		if !ok {
+			groupSeen[sv.res.Group] = len(s.groups)
+			s.groups = append(s.groups, groupInfo{name: sv.res.Group, versions: []string{sv.res.Version}})
+		} else if !contains(s.groups[i].versions, sv.res.Version) {
+			s.groups[i].versions = append(s.groups[i].versions, sv.res.Version)
+		}
+	}
+	if cfg.ServiceAccountSigner != nil {
+		issuer, err := auth.NewTokenIssuer(cfg.ServiceAccountIssuer, cfg.ServiceAccountSigner)
+		if err != nil {
+			return nil, fmt.Errorf("service account token issuer: %w", err)
+		}
+		s.tokens = issuer
 	}
 	s.loopbackToken = randomToken()
 	authns := append([]auth.Authenticator{auth.NewStaticTokens(map[string]*auth.User{

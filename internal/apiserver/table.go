@@ -29,11 +29,11 @@ func (s *Server) printerFor(sv *served) *printers.Printer {
 
 // transform answers as=Table and as=PartialObjectMetadata[List] requests.
 // noHeaders drops column definitions (watch events after the first).
-func (s *Server) transform(r *http.Request, sv *served, t target, items []runtime.Object, lm *listMeta, single bool) (runtime.Object, error) {
+func (s *Server) transform(r *http.Request, sv *served, t target, items []runtime.Object, lm *listMeta, noHeaders bool) (runtime.Object, error) {
 	apiVersion := "meta.k8s.io/" + t.asVersion
 	switch t.as {
 	case "Table":
-		return s.table(r, sv, apiVersion, items, lm, single)
+		return s.table(r, sv, apiVersion, items, lm, noHeaders)
 	case "PartialObjectMetadata":
 		if lm != nil {
 			return nil, s.notAcceptable()
@@ -64,8 +64,11 @@ func partialMetadata(sv *served, obj runtime.Object, apiVersion string) (*metav1
 		return nil, apierrors.NewInternalError(err)
 	}
 	pm := &metav1.PartialObjectMetadata{TypeMeta: metav1.TypeMeta{APIVersion: apiVersion, Kind: "PartialObjectMetadata"}}
-	om, ok := acc.(*metav1.ObjectMeta)
-	if ok {
+	var om *metav1.ObjectMeta
+	if oma, ok := obj.(metav1.ObjectMetaAccessor); ok {
+		om, _ = oma.GetObjectMeta().(*metav1.ObjectMeta)
+	}
+	if om != nil {
 		pm.ObjectMeta = *om.DeepCopy()
 	} else {
 		pm.ObjectMeta = metav1.ObjectMeta{Name: acc.GetName(), Namespace: acc.GetNamespace(), UID: acc.GetUID(), ResourceVersion: acc.GetResourceVersion(), Labels: acc.GetLabels(), Annotations: acc.GetAnnotations()}

@@ -124,7 +124,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	srv, err := apiserver.New(apiserver.Config{
 		BindAddress: cfg.BindAddress, Port: port, ServingCert: bundle.ServingCert, ClientCA: bundle.CAPool,
 		Etcd: cp.client, Authenticators: authns, Logger: cfg.Logger, Metrics: prometheus.NewRegistry(),
-		ServiceAccountKeys: []crypto.PublicKey{bundle.ServiceAccountPublicKey},
+		ServiceAccountKeys: []crypto.PublicKey{bundle.ServiceAccountPublicKey}, ServiceAccountSigner: bundle.ServiceAccountKey,
 	})
 	if err != nil {
 		return nil, err

@@ -108,8 +108,13 @@ func (a *Admission) Create(ctx context.Context, r *REST, obj runtime.Object, acc
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		if o.Spec.ServiceAccountName == "" {
+			o.Spec.ServiceAccountName = o.Spec.DeprecatedServiceAccount
+		}
+		if o.Spec.ServiceAccountName == "" {
 			o.Spec.ServiceAccountName = "default"
 		}
+		// The v1 wire form mirrors the name in the deprecated field.
+		o.Spec.DeprecatedServiceAccount = o.Spec.ServiceAccountName
 	case *corev1.Service:
 		if !dryRun {
 			return a.allocateService(ctx, r, o)

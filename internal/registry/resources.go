@@ -14,8 +14,10 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"kplane/internal/registry/apis"
 	"kplane/internal/registry/core"
@@ -29,6 +31,9 @@ type Conversions struct {
 	HPAFromV1   func(*autoscalingv1.HorizontalPodAutoscaler) (*autoscalingv2.HorizontalPodAutoscaler, error)
 	EventToCore func(*eventsv1.Event) (*corev1.Event, error)
 	EventFrom   func(*corev1.Event) (*eventsv1.Event, error)
+	// ValidateEventsV1 applies events.k8s.io/v1's stricter rules before
+	// conversion to the stored core/v1 form.
+	ValidateEventsV1 func(*eventsv1.Event) field.ErrorList
 }
 
 // All returns every resource kplane serves, with the hooks of its kind.
@@ -42,7 +47,7 @@ func All() []*Resource {
 	}
 	conv := Conversions{
 		HPAToV1: apis.HPAToV1, HPAFromV1: apis.HPAFromV1,
-		EventToCore: apis.EventToCore, EventFrom: apis.EventFromCore,
+		EventToCore: apis.EventToCore, EventFrom: apis.EventFromCore, ValidateEventsV1: apis.ValidateEventsV1,
 	}
 	return build(hooks, conv)
 }
@@ -72,7 +77,7 @@ func build(hooks map[schema.GroupKind]strategy.Funcs, conv Conversions) []*Resou
 		{"", "v1", "endpoints", "Endpoints", []string{"ep"}, nil, true, "services/endpoints", o(&corev1.Endpoints{}), o(&corev1.EndpointsList{}), false, false, true, false, true, nil, nil},
 		{"", "v1", "configmaps", "ConfigMap", []string{"cm"}, nil, true, "configmaps", o(&corev1.ConfigMap{}), o(&corev1.ConfigMapList{}), false, false, false, false, true, nil, nil},
 		{"", "v1", "secrets", "Secret", nil, nil, true, "secrets", o(&corev1.Secret{}), o(&corev1.SecretList{}), false, false, false, false, true, nil, nil},
-		{"", "v1", "serviceaccounts", "ServiceAccount", []string{"sa"}, nil, true, "serviceaccounts", o(&corev1.ServiceAccount{}), o(&corev1.ServiceAccountList{}), false, false, false, false, true, nil, nil},
+		{"", "v1", "serviceaccounts", "ServiceAccount", []string{"sa"}, nil, true, "serviceaccounts", o(&corev1.ServiceAccount{}), o(&corev1.ServiceAccountList{}), false, false, false, false, true, []string{"token"}, nil},
 		{"", "v1", "events", "Event", []string{"ev"}, nil, true, "events", o(&corev1.Event{}), o(&corev1.EventList{}), false, false, true, false, true, nil, nil},
 		{"", "v1", "replicationcontrollers", "ReplicationController", []string{"rc"}, all, true, "controllers", o(&corev1.ReplicationController{}), o(&corev1.ReplicationControllerList{}), true, true, false, false, false, nil, nil},
 		{"", "v1", "resourcequotas", "ResourceQuota", []string{"quota"}, nil, true, "resourcequotas", o(&corev1.ResourceQuota{}), o(&corev1.ResourceQuotaList{}), true, false, false, false, true, nil, nil},
@@ -134,7 +139,13 @@ func build(hooks map[schema.GroupKind]strategy.Funcs, conv Conversions) []*Resou
 			}
 		case d.group == "events.k8s.io":
 			r.StorageKind = schema.GroupVersionKind{Version: "v1", Kind: "Event"}
-			r.ToStorage = func(obj runtime.Object) (runtime.Object, error) { return conv.EventToCore(obj.(*eventsv1.Event)) }
+			r.ToStorage = func(obj runtime.Object) (runtime.Object, error) {
+				ev := obj.(*eventsv1.Event)
+				if errs := conv.ValidateEventsV1(ev); len(errs) > 0 {
+					return nil, apierrors.NewInvalid(schema.GroupKind{Group: "events.k8s.io", Kind: "Event"}, ev.Name, errs)
+				}
+				return conv.EventToCore(ev)
+			}
 			r.FromStorage = func(obj runtime.Object) (runtime.Object, error) { return conv.EventFrom(obj.(*corev1.Event)) }
 		}
 		r.Strategy = hooks[schema.GroupKind{Group: r.StorageKind.Group, Kind: r.StorageKind.Kind}]

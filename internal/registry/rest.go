@@ -93,7 +93,7 @@ func (r *REST) Predicate(sel Selection) (storage.Predicate, error) {
 	if fsel != nil {
 		for _, req := range fsel.Requirements() {
 			if !r.fieldKeys[req.Field] {
-				return nil, apierrors.NewBadRequest(fmt.Sprintf("unable to parse requirement: field label not supported: %s", req.Field))
+				return nil, apierrors.NewBadRequest(fmt.Sprintf("field label not supported: %s", req.Field))
 			}
 		}
 	}
@@ -293,6 +293,9 @@ func (r *REST) Update(ctx context.Context, ns, name, subresource string, fn Upda
 		}
 		deleteAfter = acc.GetDeletionTimestamp() != nil && len(acc.GetFinalizers()) == 0 &&
 			(acc.GetDeletionGracePeriodSeconds() == nil || *acc.GetDeletionGracePeriodSeconds() == 0)
+		if ns, ok := obj.(*corev1.Namespace); ok && len(ns.Spec.Finalizers) > 0 {
+			deleteAfter = false
+		}
 		if dryRun {
 			return nil, errDryRun{obj}
 		}
@@ -353,6 +356,13 @@ func (r *REST) prepareUpdate(obj runtime.Object, acc metav1.Object, cur runtime.
 	}
 	var errs field.ErrorList
 	switch subresource {
+	case "finalize":
+		// namespaces/finalize changes spec.finalizers and nothing else.
+		if ns, ok := obj.(*corev1.Namespace); ok {
+			fin := ns.Spec.Finalizers
+			*ns = *cur.(*corev1.Namespace).DeepCopy()
+			ns.Spec.Finalizers = fin
+		}
 	case "binding":
 		// The binding subresource is the one way to set spec.nodeName; it
 		// skips the main resource's update validation like upstream.
