@@ -170,7 +170,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, ri *Requ
 			return
 		}
 		host := r.Host
-		s.writeObject(w, http.StatusOK, t, &metav1.APIVersions{
+		s.writeObject(w, r, http.StatusOK, t, &metav1.APIVersions{
 			TypeMeta: metav1.TypeMeta{Kind: "APIVersions"}, Versions: []string{"v1"},
 			ServerAddressByClientCIDRs: []metav1.ServerAddressByClientCIDR{{ClientCIDR: "0.0.0.0/0", ServerAddress: host}},
 		})
@@ -179,21 +179,21 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, r *http.Request, ri *Requ
 			s.writeAggregated(w, d.aggregatedAPIs)
 			return
 		}
-		s.writeObject(w, http.StatusOK, t, d.groupList)
+		s.writeObject(w, r, http.StatusOK, t, d.groupList)
 	case ri.APIPrefix == "apis" && ri.APIVersion == "":
 		g, ok := d.groups[ri.APIGroup]
 		if !ok {
 			s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{}, ""))
 			return
 		}
-		s.writeObject(w, http.StatusOK, t, g)
+		s.writeObject(w, r, http.StatusOK, t, g)
 	default:
 		rl, ok := d.resourceLists[ri.APIGroup+"/"+ri.APIVersion]
 		if !ok {
 			s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{}, ""))
 			return
 		}
-		s.writeObject(w, http.StatusOK, t, rl)
+		s.writeObject(w, r, http.StatusOK, t, rl)
 	}
 }
 

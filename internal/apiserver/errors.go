@@ -51,11 +51,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		t, _ = s.negotiate(mediaJSON, false)
 	}
-	s.writeObject(w, int(st.Code), t, st)
+	s.writeObject(w, r, int(st.Code), t, st)
 }
 
 // writeObject encodes obj (whose TypeMeta the caller has set) as t.
-func (s *Server) writeObject(w http.ResponseWriter, code int, t target, obj runtime.Object) {
+func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, t target, obj runtime.Object) {
 	w.Header().Set("Content-Type", t.info.MediaType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	buf := s.buffers.Get()
@@ -66,6 +66,16 @@ func (s *Server) writeObject(w http.ResponseWriter, code int, t target, obj runt
 		w.Header().Set("Content-Type", mediaJSON)
 		w.WriteHeader(http.StatusInternalServerError)
 		_ = s.jsonSerializer.Encode(&st, w)
+		return
+	}
+	if buf.Len() >= gzipThreshold && acceptsGzip(r) {
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Add("Vary", "Accept-Encoding")
+		w.WriteHeader(code)
+		zw := s.gzipWriters.get(w)
+		_, _ = zw.Write(buf.Bytes())
+		_ = zw.Close()
+		s.gzipWriters.put(zw)
 		return
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))

@@ -296,10 +296,10 @@ func (s *Server) respond(w http.ResponseWriter, r *http.Request, sv *served, cod
 			s.writeError(w, r, err)
 			return
 		}
-		s.writeObject(w, code, t, tr)
+		s.writeObject(w, r, code, t, tr)
 		return
 	}
-	s.writeObject(w, code, t, out)
+	s.writeObject(w, r, code, t, out)
 }
 
 func (s *Server) notAcceptable() error {

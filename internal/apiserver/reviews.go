@@ -85,7 +85,7 @@ func (s *Server) serveVirtualCreate(w http.ResponseWriter, r *http.Request, sv *
 		s.writeError(w, r, s.notAcceptable())
 		return
 	}
-	s.writeObject(w, http.StatusCreated, t, out)
+	s.writeObject(w, r, http.StatusCreated, t, out)
 }
 
 func reviewAttributes(u *auth.User, ra *authorizationv1.ResourceAttributes, nra *authorizationv1.NonResourceAttributes) (auth.Attributes, error) {
@@ -275,5 +275,5 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, sv *served, 
 	if t.info.Serializer == nil {
 		t, _ = s.negotiate(mediaJSON, false)
 	}
-	s.writeObject(w, http.StatusCreated, t, tr)
+	s.writeObject(w, r, http.StatusCreated, t, tr)
 }

@@ -125,10 +125,11 @@ type Server struct {
 	adm            *registry.Admission
 	// resources by "group/version/resource"; storage REST shared between
 	// versions of one storage resource.
-	resources map[string]*served
-	groups    []groupInfo
-	buffers   bufferPool
-	metrics   *metrics
+	resources   map[string]*served
+	groups      []groupInfo
+	buffers     bufferPool
+	gzipWriters gzipPool
+	metrics     *metrics
 
 	authn        auth.Authenticator
 	authz        auth.Authorizer
@@ -325,7 +326,12 @@ func (s *Server) Run(ctx context.Context) error {
 		tlsCfg.ClientCAs = s.cfg.ClientCA
 		tlsCfg.ClientAuth = tls.VerifyClientCertIfGiven
 	}
+	// Requests run under baseCtx, which is cancelled shortly after
+	// shutdown begins so long-running watches end instead of holding it up.
+	baseCtx, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		Handler:           s.Handler(),
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 30 * time.Second,
@@ -358,6 +364,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	shutdownCtx, c2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer c2()
+	stopWatches := time.AfterFunc(time.Second, cancelBase)
+	defer stopWatches.Stop()
 	err := srv.Shutdown(shutdownCtx)
 	if err != nil {
 		_ = srv.Close()

@@ -102,7 +102,7 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, sv *served, 
 		return
 	}
 	scale.TypeMeta = metav1.TypeMeta{APIVersion: "autoscaling/v1", Kind: "Scale"}
-	s.writeObject(w, http.StatusOK, t, scale)
+	s.writeObject(w, r, http.StatusOK, t, scale)
 }
 
 var bindingGVK = schema.GroupVersionKind{Version: "v1", Kind: "Binding"}
@@ -145,7 +145,7 @@ func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, sv *served
 	if t.info.Serializer == nil {
 		t, _ = s.negotiate(mediaJSON, false)
 	}
-	s.writeObject(w, http.StatusCreated, t, &metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess, Code: http.StatusCreated})
+	s.writeObject(w, r, http.StatusCreated, t, &metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess, Code: http.StatusCreated})
 }
 
 var evictionGVK = schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "Eviction"}
@@ -190,5 +190,5 @@ func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, sv *serve
 		return
 	}
 	t, _ := s.negotiate(mediaJSON, false)
-	s.writeObject(w, http.StatusCreated, t, &metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess, Code: http.StatusCreated})
+	s.writeObject(w, r, http.StatusCreated, t, &metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess, Code: http.StatusCreated})
 }

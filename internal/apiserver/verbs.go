@@ -3,6 +3,7 @@ package apiserver
 import (
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -147,7 +148,7 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, sv *served, r
 			s.writeError(w, r, err)
 			return
 		}
-		s.writeObject(w, http.StatusOK, t, out)
+		s.writeObject(w, r, http.StatusOK, t, out)
 		return
 	}
 	list, err := newServedList(sv, res.Items, lm)
@@ -155,7 +156,7 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, sv *served, r
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeObject(w, http.StatusOK, t, list)
+	s.writeObject(w, r, http.StatusOK, t, list)
 }
 
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, sv *served, ns string) {
@@ -245,7 +246,13 @@ func (s *Server) deleteOptions(w http.ResponseWriter, r *http.Request) (*metav1.
 		return nil, false, err
 	}
 	if len(data) > 0 {
-		if err := json.Unmarshal(data, opts); err != nil {
+		// client-go sends DeleteOptions in protobuf when it talks protobuf.
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == mediaProtobuf {
+			info, _ := s.serializerFor(mediaProtobuf)
+			if _, _, err := info.Serializer.Decode(data, nil, opts); err != nil {
+				return nil, false, apierrors.NewBadRequest(fmt.Sprintf("invalid DeleteOptions: %v", err))
+			}
+		} else if err := json.Unmarshal(data, opts); err != nil {
 			return nil, false, apierrors.NewBadRequest(fmt.Sprintf("invalid DeleteOptions: %v", err))
 		}
 	}
@@ -326,7 +333,7 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, sv *served,
 		if !ok {
 			t, _ = s.negotiate(mediaJSON, false)
 		}
-		s.writeObject(w, code, t, st)
+		s.writeObject(w, r, code, t, st)
 		return
 	}
 	s.respond(w, r, sv, code, obj)
@@ -381,5 +388,5 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, s
 	if !ok {
 		t, _ = s.negotiate(mediaJSON, false)
 	}
-	s.writeObject(w, http.StatusOK, t, list)
+	s.writeObject(w, r, http.StatusOK, t, list)
 }

@@ -130,7 +130,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, 
 func (s *Server) watchObject(r *http.Request, sv *served, t target, ev storage.Event, first *bool) (runtime.Object, watch.EventType, error) {
 	switch ev.Type {
 	case watch.Error:
-		return nil, watch.Error, ev.Err
+		return nil, watch.Error, sv.rest.WatchError(ev.Err)
 	case watch.Bookmark:
 		b := sv.res.New()
 		acc, err := metaAccessor(b)
