@@ -159,6 +159,10 @@ func (r *REST) Watch(ctx context.Context, ns, name string, sel Selection, opts s
 	return r.store.Watch(ctx, key, r.typ(), opts)
 }
 
+// WatchError gives the error a watch stream reports its API status (410
+// Expired for a compacted resourceVersion), as every other verb's errors.
+func (r *REST) WatchError(err error) error { return interpretStorageError(err, r.gr(), "") }
+
 // Create stores a new object after defaulting, admission and validation.
 func (r *REST) Create(ctx context.Context, ns string, obj runtime.Object, dryRun bool) (runtime.Object, error) {
 	acc, err := meta.Accessor(obj)
