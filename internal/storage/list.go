@@ -116,7 +116,12 @@ func (s *Store) List(ctx context.Context, prefix, typ string, opts ListOptions) 
 		if err != nil {
 			switch {
 			case errors.Is(err, rpctypes.ErrCompacted):
-				return nil, &Error{Err: ErrExpired, Key: prefix, Current: rev}
+				e := &Error{Err: ErrExpired, Key: prefix, Current: rev}
+				if opts.Continue == "" {
+					// Upstream's message for an exact list below the compaction.
+					e.Msg = "The resourceVersion for the provided list is too old."
+				}
+				return nil, e
 			case errors.Is(err, rpctypes.ErrFutureRev):
 				return nil, &Error{Err: ErrTooLargeRV, Key: prefix}
 			}
