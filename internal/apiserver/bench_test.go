@@ -22,15 +22,16 @@ package apiserver_test
 // is stopped by TestMain, so `go test` without -bench starts nothing.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -53,6 +54,8 @@ type benchCluster struct {
 	// clients by wire format: "json" and "protobuf".
 	clients map[string]*kubernetes.Clientset
 	dir     string
+	// wrongFormat counts responses in a format other than requested.
+	wrongFormat atomic.Int64
 
 	mu sync.Mutex // guards filled
 	// filled records namespaces already holding n pods, by n.
@@ -127,9 +130,18 @@ func startBenchCluster() (*benchCluster, error) {
 			return fail(err)
 		}
 		cfg.QPS, cfg.Burst = -1, 0 // no client-side throttling
+		// client-go v0.37 typed clients speak protobuf to built-in types
+		// unless ContentType is set, so JSON must be asked for explicitly.
+		want := "application/json"
 		if f == "protobuf" {
-			cfg.ContentType = "application/vnd.kubernetes.protobuf"
+			want = "application/vnd.kubernetes.protobuf"
+			cfg.ContentType = want
 			cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+		} else {
+			cfg.ContentType, cfg.AcceptContentTypes = want, want
+		}
+		cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
+			return &formatCheck{rt: rt, want: want, wrong: &c.wrongFormat}
 		}
 		if c.clients[f], err = kubernetes.NewForConfig(cfg); err != nil {
 			return fail(err)
@@ -140,15 +152,39 @@ func startBenchCluster() (*benchCluster, error) {
 			return fail(err)
 		}
 	}
-	// The protobuf numbers mean nothing if the server answered in JSON.
-	raw, err := c.clients["protobuf"].CoreV1().RESTClient().Get().Resource("namespaces").Name("bench-create").Do(ctx).Raw()
-	if err != nil {
-		return fail(fmt.Errorf("protobuf get: %w", err))
+	// The per-format numbers mean nothing if a client got the other format.
+	for _, f := range benchFormats {
+		if _, err := c.clients[f].CoreV1().Pods("bench-create").List(ctx, metav1.ListOptions{}); err != nil {
+			return fail(fmt.Errorf("%s list: %w", f, err))
+		}
 	}
-	if !bytes.HasPrefix(raw, []byte("k8s\x00")) {
-		return fail(fmt.Errorf("protobuf client got a non-protobuf response: %.40q", raw))
+	if err := c.checkFormats(); err != nil {
+		return fail(err)
 	}
 	return c, nil
+}
+
+// formatCheck counts 2xx responses whose Content-Type is not the one its
+// client asked for.
+type formatCheck struct {
+	rt    http.RoundTripper
+	want  string
+	wrong *atomic.Int64
+}
+
+func (f *formatCheck) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := f.rt.RoundTrip(r)
+	if err == nil && resp.StatusCode < 300 && !strings.HasPrefix(resp.Header.Get("Content-Type"), f.want) {
+		f.wrong.Add(1)
+	}
+	return resp, err
+}
+
+func (c *benchCluster) checkFormats() error {
+	if n := c.wrongFormat.Load(); n > 0 {
+		return fmt.Errorf("%d responses came in a format the client did not ask for", n)
+	}
+	return nil
 }
 
 func (c *benchCluster) namespace(ctx context.Context, name string) error {
@@ -361,6 +397,9 @@ func benchTimed(b *testing.B, parallel bool, op func(ctx context.Context, i int)
 		}
 	}
 	lat.report(b)
+	if err := benchState.cluster.checkFormats(); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // benchRunID makes object names unique across the b.N rounds and -count runs of
