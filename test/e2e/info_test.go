@@ -1,0 +1,144 @@
+package e2e
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// testDiscovery covers api-resources, api-versions and raw GETs.
+func testDiscovery(t *testing.T, k *kubectl) {
+	t.Run("api-resources", func(t *testing.T) {
+		out := k.run(t, "api-resources")
+		if got, want := header(out), "NAME SHORTNAMES APIVERSION NAMESPACED KIND"; got != want {
+			t.Errorf("header = %q, want %q", got, want)
+		}
+		byName := map[string][]string{}
+		for _, l := range lines(out)[1:] {
+			f := strings.Fields(l)
+			if len(f) == 5 { // only rows with short names
+				byName[f[0]+" "+f[2]] = f
+			}
+		}
+		for _, want := range []string{
+			"pods po v1 true Pod",
+			"deployments deploy apps/v1 true Deployment",
+			"services svc v1 true Service",
+			"namespaces ns v1 false Namespace",
+			"nodes no v1 false Node",
+			"replicasets rs apps/v1 true ReplicaSet",
+			"horizontalpodautoscalers hpa autoscaling/v2 true HorizontalPodAutoscaler",
+			"configmaps cm v1 true ConfigMap",
+		} {
+			f := strings.Fields(want)
+			if got := strings.Join(byName[f[0]+" "+f[2]], " "); got != want {
+				t.Errorf("api-resources row = %q, want %q", got, want)
+			}
+		}
+		mustContain(t, "api-resources", out, "leases", "coordination.k8s.io/v1", "Lease")
+
+		got := lines(k.run(t, "api-resources", "--api-group=apps", "-o", "name"))
+		for _, want := range []string{"deployments.apps", "replicasets.apps", "statefulsets.apps", "daemonsets.apps"} {
+			if !slices.Contains(got, want) {
+				t.Errorf("api-resources --api-group=apps -o name = %q, missing %q", got, want)
+			}
+		}
+		cluster := lines(k.run(t, "api-resources", "--namespaced=false", "-o", "name"))
+		if !slices.Contains(cluster, "nodes") || !slices.Contains(cluster, "namespaces") || slices.Contains(cluster, "pods") {
+			t.Errorf("api-resources --namespaced=false = %q, want nodes and namespaces but not pods", cluster)
+		}
+		verbs := k.run(t, "api-resources", "--verbs=list,watch", "-o", "wide")
+		mustContain(t, "api-resources -o wide", verbs, "VERBS", "create,delete,deletecollection,get,list,patch,update,watch")
+	})
+
+	t.Run("api-versions", func(t *testing.T) {
+		got := lines(k.run(t, "api-versions"))
+		for _, want := range []string{"v1", "apps/v1", "batch/v1", "autoscaling/v2", "coordination.k8s.io/v1", "rbac.authorization.k8s.io/v1"} {
+			if !slices.Contains(got, want) {
+				t.Errorf("api-versions = %q, missing %q", got, want)
+			}
+		}
+	})
+
+	t.Run("raw-version", func(t *testing.T) {
+		out := k.run(t, "get", "--raw", "/version")
+		var v struct {
+			Major, Minor, GitVersion, Platform string
+		}
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("parse /version: %v\n%s", err, out)
+		}
+		if v.Major != "1" || v.Minor == "" || !strings.HasPrefix(v.GitVersion, "v1.") || v.Platform == "" {
+			t.Errorf("/version = %+v, want major 1, a minor, gitVersion v1.* and a platform", v)
+		}
+		if !strings.HasPrefix(v.GitVersion, "v1."+v.Minor+".") {
+			t.Errorf("gitVersion %q does not match minor %q", v.GitVersion, v.Minor)
+		}
+	})
+
+	t.Run("raw-api", func(t *testing.T) {
+		out := k.run(t, "get", "--raw", "/api/v1/namespaces/default")
+		var ns struct {
+			Kind     string
+			Metadata struct{ Name string }
+		}
+		if err := json.Unmarshal([]byte(out), &ns); err != nil || ns.Kind != "Namespace" || ns.Metadata.Name != "default" {
+			t.Errorf("raw GET namespace default = %s (err %v)", out, err)
+		}
+	})
+
+	t.Run("version", func(t *testing.T) {
+		out := k.run(t, "version", "-o", "json")
+		mustContain(t, "kubectl version", out, `"serverVersion"`, `"major": "1"`)
+	})
+}
+
+// testDescribeExplain covers describe (which reads events and related
+// objects) and explain (which reads the OpenAPI v3 document).
+func testDescribeExplain(t *testing.T, k *kubectl) {
+	ns := k.namespace(t, "e2e-describe")
+	k.run(t, "-n", ns, "create", "deployment", "shop", "--image=nginx:1.27", "--replicas=2")
+	k.run(t, "-n", ns, "create", "configmap", "shop-config", "--from-literal=currency=EUR")
+	k.run(t, "-n", ns, "run", "shop-pod", "--image=nginx:1.27", "--labels=app=shop")
+
+	t.Run("describe", func(t *testing.T) {
+		for _, tc := range []struct {
+			args  []string
+			wants []string
+		}{
+			{[]string{"deployment", "shop"}, []string{"Name:", "shop", "Namespace:", ns, "Labels:", "app=shop", "Selector:", "app=shop", "Replicas:", "2 desired", "Image:", "nginx:1.27"}},
+			{[]string{"configmap", "shop-config"}, []string{"Name:", "shop-config", "Namespace:", ns, "Labels:", "<none>", "currency", "EUR"}},
+			{[]string{"pod", "shop-pod"}, []string{"Name:", "shop-pod", "Namespace:", ns, "Labels:", "app=shop", "Status:", "Pending", "Service Account:", "default"}},
+			{[]string{"namespace", ns}, []string{"Name:", ns, "Labels:", "kubernetes.io/metadata.name=" + ns, "Status:", "Active"}},
+		} {
+			out := k.run(t, append([]string{"-n", ns, "describe"}, tc.args...)...)
+			mustContain(t, "describe "+strings.Join(tc.args, " "), out, tc.wants...)
+		}
+	})
+
+	t.Run("explain", func(t *testing.T) {
+		out := k.run(t, "explain", "pods.spec.containers")
+		folded := strings.Join(strings.Fields(out), " ")
+		mustContain(t, "explain pods.spec.containers", folded,
+			"KIND: Pod", "VERSION: v1", "FIELD: containers <[]Container>", "DESCRIPTION:", "FIELDS:", "image <string>", "name <string> -required-")
+		out = k.run(t, "explain", "deployments.spec.replicas")
+		folded = strings.Join(strings.Fields(out), " ")
+		mustContain(t, "explain deployments.spec.replicas", folded, "KIND: Deployment", "GROUP: apps", "FIELD: replicas <integer>")
+	})
+}
+
+// testAuth covers `kubectl auth can-i` for the admin user.
+func testAuth(t *testing.T, k *kubectl) {
+	out, stderr, err := k.exec(t, nil, "", "auth", "can-i", "create", "pods")
+	if err != nil && (strings.Contains(stderr, "NotFound") || strings.Contains(stderr, "could not find the requested resource")) {
+		t.Skip("server has no SelfSubjectAccessReview API yet: " + strings.TrimSpace(stderr))
+	}
+	if err != nil || strings.TrimSpace(out) != "yes" {
+		t.Fatalf("auth can-i create pods: err=%v stdout=%q stderr=%q, want yes", err, out, stderr)
+	}
+	out = k.run(t, "auth", "can-i", "delete", "nodes", "--all-namespaces")
+	if strings.TrimSpace(out) != "yes" {
+		t.Errorf("auth can-i delete nodes = %q, want yes for system:masters", out)
+	}
+}

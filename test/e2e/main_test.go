@@ -1,0 +1,85 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// kplaneBin is the path of the kplane binary built by TestMain. It is the one
+// package-level variable of this test package: TestMain is the only hook that
+// runs once before all tests, and building the binary per test would cost
+// seconds each.
+var kplaneBin string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+// runMain builds the binary into a temporary directory, runs the tests and
+// removes the directory; it is split from TestMain so the deferred cleanup runs
+// before os.Exit.
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "kplane-e2e-bin-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: create temp dir: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+
+	bin, err := buildKplane(dir)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	kplaneBin = bin
+	return m.Run()
+}
+
+// buildKplane compiles ./cmd/kplane from the module root into dir, so the
+// tests exercise exactly what a user would run.
+func buildKplane(dir string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "kplane")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/kplane")
+	cmd.Dir = root
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/kplane in %s: %w\n%s", root, err, out.String())
+	}
+	return bin, nil
+}
+
+// moduleRoot asks the go command where go.mod is, so the tests work from any
+// working directory inside the module.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", fmt.Errorf("go env GOMOD: not inside a module (got %q)", gomod)
+	}
+	return filepath.Dir(gomod), nil
+}
+
+// requireKubectl returns the path of the kubectl binary or skips the test:
+// these tests are about kubectl compatibility and mean nothing without it.
+func requireKubectl(t *testing.T) string {
+	t.Helper()
+	path, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl not found on PATH; install kubectl to run the e2e tests")
+	}
+	return path
+}

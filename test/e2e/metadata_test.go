@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// testLabelAnnotate covers `kubectl label` and `kubectl annotate`: adding,
+// refusing to overwrite, --overwrite and removal with key-.
+func testLabelAnnotate(t *testing.T, k *kubectl) {
+	ns := k.namespace(t, "e2e-meta")
+	k.run(t, "-n", ns, "create", "configmap", "cm")
+
+	for _, tc := range []struct {
+		verb, field, done, removed string
+	}{
+		{verb: "label", field: "labels", done: "labeled", removed: "unlabeled"},
+		{verb: "annotate", field: "annotations", done: "annotated", removed: "annotated"},
+	} {
+		t.Run(tc.verb, func(t *testing.T) {
+			get := func() string {
+				return k.jsonpath(t, "{.metadata."+tc.field+"}", "-n", ns, "configmap", "cm")
+			}
+			want := func(out, verb string) {
+				t.Helper()
+				if strings.TrimSpace(out) != "configmap/cm "+verb {
+					t.Errorf("output = %q, want configmap/cm %s", out, verb)
+				}
+			}
+			want(k.run(t, "-n", ns, tc.verb, "configmap", "cm", "tier=web", "owner=team-a"), tc.done)
+			if got := get(); got != `{"owner":"team-a","tier":"web"}` {
+				t.Errorf("%s = %s, want owner=team-a,tier=web", tc.field, got)
+			}
+
+			stderr := k.fail(t, "-n", ns, tc.verb, "configmap", "cm", "tier=db")
+			mustContain(t, tc.verb+" without --overwrite", stderr, "'tier' already has a value (web)", "--overwrite is false")
+
+			want(k.run(t, "-n", ns, tc.verb, "--overwrite", "configmap", "cm", "tier=db"), tc.done)
+			if got := get(); got != `{"owner":"team-a","tier":"db"}` {
+				t.Errorf("%s after --overwrite = %s, want tier=db", tc.field, got)
+			}
+
+			want(k.run(t, "-n", ns, tc.verb, "configmap", "cm", "tier-"), tc.removed)
+			if got := get(); got != `{"owner":"team-a"}` {
+				t.Errorf("%s after tier- = %s, want only owner", tc.field, got)
+			}
+		})
+	}
+
+	t.Run("label-selects", func(t *testing.T) {
+		k.run(t, "-n", ns, "create", "configmap", "other")
+		k.run(t, "-n", ns, "label", "configmap", "--all", "batch=1")
+		got := lines(k.run(t, "-n", ns, "get", "configmaps", "-l", "batch=1", "-o", "name"))
+		if want := []string{"configmap/cm", "configmap/other"}; !slices.Equal(got, want) {
+			t.Errorf("-l batch=1 = %q, want %q", got, want)
+		}
+	})
+}
+
+// testScale covers `kubectl scale` through the deployment scale subresource.
+func testScale(t *testing.T, k *kubectl) {
+	ns := k.namespace(t, "e2e-scale")
+	k.run(t, "-n", ns, "create", "deployment", "web", "--image=nginx:1.27", "--replicas=1")
+
+	if out := k.run(t, "-n", ns, "scale", "deployment", "web", "--replicas=5"); strings.TrimSpace(out) != "deployment.apps/web scaled" {
+		t.Errorf("scale output = %q", out)
+	}
+	if got := k.jsonpath(t, "{.spec.replicas}", "-n", ns, "deployment", "web"); got != "5" {
+		t.Errorf("spec.replicas = %s, want 5", got)
+	}
+	out := k.run(t, "-n", ns, "get", "deployment", "web")
+	if f := rows(out, 0)["web"]; len(f) < 2 || f[1] != "0/5" {
+		t.Errorf("READY column = %q, want 0/5", f)
+	}
+
+	stderr := k.fail(t, "-n", ns, "scale", "deployment", "web", "--current-replicas=2", "--replicas=3")
+	mustContain(t, "scale with wrong --current-replicas", stderr, "Expected replicas to be 2, was 5")
+	if got := k.jsonpath(t, "{.spec.replicas}", "-n", ns, "deployment", "web"); got != "5" {
+		t.Errorf("spec.replicas after failed scale = %s, want 5", got)
+	}
+
+	k.run(t, "-n", ns, "scale", "deployment", "web", "--current-replicas=5", "--replicas=0")
+	if got := k.jsonpath(t, "{.spec.replicas}", "-n", ns, "deployment", "web"); got != "0" {
+		t.Errorf("spec.replicas = %s, want 0", got)
+	}
+}
+
+// testDelete covers `kubectl delete` by name, with --all and with -l.
+func testDelete(t *testing.T, k *kubectl) {
+	ns := k.namespace(t, "e2e-delete")
+	for _, name := range []string{"a", "b", "c", "d"} {
+		k.run(t, "-n", ns, "create", "configmap", name)
+	}
+	k.run(t, "-n", ns, "label", "configmap", "c", "d", "doomed=yes")
+
+	names := func() []string {
+		return lines(k.run(t, "-n", ns, "get", "configmaps", "-o", "name"))
+	}
+
+	if out := k.run(t, "-n", ns, "delete", "configmap", "a"); strings.TrimSpace(out) != `configmap "a" deleted` {
+		t.Errorf("delete by name output = %q", out)
+	}
+	stderr := k.fail(t, "-n", ns, "get", "configmap", "a")
+	mustContain(t, "get after delete", stderr, `configmaps "a" not found`)
+
+	out := k.run(t, "-n", ns, "delete", "configmaps", "-l", "doomed=yes")
+	mustContain(t, "delete -l", out, `configmap "c" deleted`, `configmap "d" deleted`)
+	if got := names(); !slices.Equal(got, []string{"configmap/b"}) {
+		t.Errorf("after delete -l: %q, want only configmap/b", got)
+	}
+
+	out = k.run(t, "-n", ns, "delete", "configmaps", "--all")
+	mustContain(t, "delete --all", out, `configmap "b" deleted`)
+	if got := names(); len(got) != 0 {
+		t.Errorf("after delete --all: %q, want none", got)
+	}
+
+	stderr = k.fail(t, "-n", ns, "delete", "configmap", "missing")
+	mustContain(t, "delete missing", stderr, `Error from server (NotFound): configmaps "missing" not found`)
+	k.run(t, "-n", ns, "delete", "configmap", "missing", "--ignore-not-found")
+
+	// Deleting a namespace marks it Terminating; nothing empties it yet
+	// (no namespace controller), so it stays in that phase.
+	out = k.run(t, "delete", "namespace", ns, "--wait=false")
+	mustContain(t, "delete namespace", out, `namespace "`+ns+`" deleted`)
+	if got := k.jsonpath(t, "{.status.phase}", "namespace", ns); got != "Terminating" {
+		t.Errorf("namespace phase after delete = %q, want Terminating", got)
+	}
+}
