@@ -14,4 +14,8 @@
 // The tests skip when kubectl is not on PATH. Run them with
 //
 //	go test ./test/e2e/
+//
+// or, to test a binary built elsewhere instead of building ./cmd/kplane,
+//
+//	KPLANE_E2E_BINARY=/path/to/kplane go test ./test/e2e/
 package e2e

@@ -20,10 +20,19 @@ func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
 }
 
+// binaryEnv names an environment variable that points the tests at an
+// already built kplane binary instead of building one (e.g. a release build,
+// or a known-good build while the tree is mid-change).
+const binaryEnv = "KPLANE_E2E_BINARY"
+
 // runMain builds the binary into a temporary directory, runs the tests and
 // removes the directory; it is split from TestMain so the deferred cleanup runs
 // before os.Exit.
 func runMain(m *testing.M) int {
+	if bin := os.Getenv(binaryEnv); bin != "" {
+		kplaneBin = bin
+		return m.Run()
+	}
 	dir, err := os.MkdirTemp("", "kplane-e2e-bin-")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: create temp dir: %v\n", err)
