@@ -136,7 +136,6 @@ func (s *Server) withAuthorization(next http.Handler) http.Handler {
 				msg += ": " + reason
 			}
 			e := apierrors.NewForbidden(schema.GroupResource{Group: ri.APIGroup, Resource: ri.Resource}, ri.Name, fmt.Errorf("%s", msg))
-			e.ErrStatus.Message = msg
 			s.writeError(w, r, e)
 			return
 		}

@@ -95,10 +95,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveCreate(w, r, sv, ns)
-	case "update":
-		s.serveUpdate(w, r, sv, ri, ns)
-	case "patch":
-		s.servePatch(w, r, sv, ri, ns)
+	case "update", "patch":
+		if ri.Name == "" {
+			// PUT and PATCH need a named object, as upstream (405).
+			s.writeError(w, r, apierrors.NewMethodNotSupported(sv.res.QualifiedResource(), ri.Verb))
+			return
+		}
+		if ri.Verb == "update" {
+			s.serveUpdate(w, r, sv, ri, ns)
+		} else {
+			s.servePatch(w, r, sv, ri, ns)
+		}
 	case "delete":
 		s.serveDelete(w, r, sv, ri, ns)
 	case "deletecollection":
@@ -200,9 +207,9 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, data []byte,
 		dec = info.StrictSerializer
 	}
 	obj, gvk, err := dec.Decode(data, &want, into)
-	if err, handled := strictDecodeResult(w, err, fv); handled {
-		if err != nil {
-			return nil, err
+	if serr, handled := strictDecodeResult(w, err, fv); handled {
+		if serr != nil {
+			return nil, serr
 		}
 	} else if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", want.Kind, want.Version, want.Kind, err))
