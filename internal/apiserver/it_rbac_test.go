@@ -107,7 +107,10 @@ func TestRBAC(t *testing.T) {
 				msg: `pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "b"`},
 			{name: "list pods cluster-wide", call: func() error { _, err := alice.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); return err },
 				msg: `pods is forbidden: User "alice" cannot list resource "pods" in API group "" at the cluster scope`},
-			{name: "create pod in a", call: func() error { _, err := alice.CoreV1().Pods("a").Create(ctx, testPod("q"), metav1.CreateOptions{}); return err },
+			{name: "create pod in a", call: func() error {
+				_, err := alice.CoreV1().Pods("a").Create(ctx, testPod("q"), metav1.CreateOptions{})
+				return err
+			},
 				msg: `pods is forbidden: User "alice" cannot create resource "pods" in API group "" in the namespace "a"`},
 			{name: "get secret in a", call: func() error { _, err := alice.CoreV1().Secrets("a").Get(ctx, "s", metav1.GetOptions{}); return err },
 				msg: `secrets "s" is forbidden: User "alice" cannot get resource "secrets" in API group "" in the namespace "a"`},
