@@ -209,7 +209,9 @@ func (s *Server) decodeBody(w http.ResponseWriter, r *http.Request, data []byte,
 	obj, gvk, err := dec.Decode(data, &want, into)
 	if serr, handled := strictDecodeResult(w, err, fv); handled {
 		if serr != nil {
-			return nil, serr
+			// Create and update bodies get upstream's transformDecodeError
+			// prefix; patches report the bare strict decoding error.
+			return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", want.Kind, want.Version, want.Kind, err))
 		}
 	} else if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", want.Kind, want.Version, want.Kind, err))

@@ -157,7 +157,7 @@ func testApply(t *testing.T, k *kubectl) {
 			{
 				name:     "top-level",
 				manifest: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\n  namespace: default\ndata:\n  a: b\nbogusField: 1\n",
-				field:    `unknown field "bogusField"`,
+				field:    `ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "bogusField"`,
 			},
 			{
 				name: "nested",
@@ -176,20 +176,32 @@ spec:
         image: nginx
         imagePullPolicyy: Always
 `,
-				field: `unknown field "spec.template.spec.containers[0].imagePullPolicyy"`,
+				field: `Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imagePullPolicyy"`,
 			},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				f := writeFile(t, "bad.yaml", tc.manifest)
 				for _, verb := range []string{"apply", "create"} {
 					stderr := k.fail(t, verb, "-f", f)
-					mustContain(t, verb+" with unknown field", stderr, "strict decoding error", tc.field)
+					mustContain(t, verb+" with unknown field", stderr, "Error from server (BadRequest)", tc.field)
 				}
 				if _, stderr, err := k.exec(t, nil, "", "get", "-f", f); err == nil || !strings.Contains(stderr, "NotFound") {
 					t.Errorf("object with unknown field was stored (err=%v, stderr=%q)", err, stderr)
 				}
 			})
 		}
+
+		// Applying to an existing object goes through a strategic merge
+		// patch, which must reject unknown fields too.
+		t.Run("existing", func(t *testing.T) {
+			rv := k.jsonpath(t, "{.metadata.resourceVersion}", "-n", stackNamespace, "configmap", "web-config")
+			f := writeFile(t, "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\n  namespace: "+stackNamespace+"\ndata:\n  greeting: hola\nbogusField: 1\n")
+			stderr := k.fail(t, "apply", "-f", f)
+			mustContain(t, "apply unknown field to existing object", stderr, "strict decoding error", `unknown field "bogusField"`)
+			if got := k.jsonpath(t, "{.metadata.resourceVersion} {.data.greeting}", "-n", stackNamespace, "configmap", "web-config"); got != rv+" bonjour" {
+				t.Errorf("configmap after rejected apply = %q, want unchanged %q", got, rv+" bonjour")
+			}
+		})
 	})
 }
 
