@@ -166,36 +166,116 @@ func testGet(t *testing.T, k *kubectl) {
 		mustContain(t, "get namespaces -A", out, "namespace/default", "namespace/kube-system", "namespace/"+ns)
 	})
 
+	t.Run("client-side-printing", func(t *testing.T) {
+		out := k.run(t, "-n", ns, "get", "pods", "--show-labels")
+		if got, want := header(out), "NAME READY STATUS RESTARTS AGE LABELS"; got != want {
+			t.Errorf("--show-labels header = %q, want %q", got, want)
+		}
+		if f := rows(out, 0)["web-1"]; len(f) != 6 || f[5] != "app=web,tier=front" {
+			t.Errorf("--show-labels row web-1 = %q", f)
+		}
+		out = k.run(t, "-n", ns, "get", "pods", "-o", "custom-columns=POD:.metadata.name,IMAGE:.spec.containers[0].image,TIER:.metadata.labels.tier")
+		if want := []string{"POD IMAGE TIER", "db-1 postgres:17 back", "web-1 nginx:1.27 front", "web-2 nginx:1.27 back"}; !slices.Equal(foldLines(out), want) {
+			t.Errorf("custom-columns = %q, want %q", foldLines(out), want)
+		}
+		got := lines(k.run(t, "-n", ns, "get", "pods", "--sort-by=.spec.containers[0].image", "-o", "name"))
+		if len(got) != 3 || got[2] != "pod/db-1" {
+			t.Errorf("--sort-by image = %q, want pod/db-1 last", got)
+		}
+		// --chunk-size=1 makes kubectl page with limit/continue.
+		got = lines(k.run(t, "-n", ns, "get", "pods", "--chunk-size=1", "-o", "name"))
+		if want := []string{"pod/db-1", "pod/web-1", "pod/web-2"}; !slices.Equal(got, want) {
+			t.Errorf("--chunk-size=1 = %q, want %q", got, want)
+		}
+	})
+
+	t.Run("all", func(t *testing.T) {
+		k.run(t, "-n", ns, "create", "service", "clusterip", "web", "--tcp=80:80")
+		k.run(t, "-n", ns, "create", "deployment", "web", "--image=nginx:1.27")
+		got := lines(k.run(t, "-n", ns, "get", "all", "-o", "name"))
+		for _, want := range []string{"pod/web-1", "pod/db-1", "service/web", "deployment.apps/web"} {
+			if !slices.Contains(got, want) {
+				t.Errorf("get all = %q, missing %q", got, want)
+			}
+		}
+	})
+
 	t.Run("not-found", func(t *testing.T) {
 		stderr := k.fail(t, "-n", ns, "get", "pod", "nope")
 		mustContain(t, "get missing pod", stderr, `Error from server (NotFound): pods "nope" not found`)
-		_, errOut, err := k.exec(t, nil, "", "-n", ns, "get", "services")
+		_, errOut, err := k.exec(t, nil, "", "-n", ns, "get", "ingresses")
 		if err != nil || !strings.Contains(errOut, "No resources found in "+ns+" namespace.") {
-			t.Errorf("get services in empty namespace: err=%v stderr=%q", err, errOut)
+			t.Errorf("get ingresses in a namespace without any: err=%v stderr=%q", err, errOut)
 		}
 	})
 }
 
+// foldLines returns the non-empty lines of out with runs of spaces folded.
+func foldLines(out string) []string {
+	var res []string
+	for _, l := range lines(out) {
+		res = append(res, strings.Join(strings.Fields(l), " "))
+	}
+	return res
+}
+
 // testWatch runs `kubectl get pods -w` in the background and checks that
-// creations and updates arrive as new table lines.
+// creations, updates and deletions arrive as new table lines, both plain and
+// with --output-watch-events.
 func testWatch(t *testing.T, k *kubectl) {
 	ns := k.namespace(t, "e2e-watch")
 	k.run(t, "-n", ns, "run", "first", "--image=nginx")
 
+	plain := startWatch(t, k, "-n", ns, "get", "pods", "-w")
+	events := startWatch(t, k, "-n", ns, "get", "pods", "-w", "--output-watch-events")
+	row := func(name, status string) func([]string) bool {
+		return func(f []string) bool { return len(f) == 5 && f[0] == name && f[2] == status }
+	}
+	event := func(typ, name, status string) func([]string) bool {
+		return func(f []string) bool { return len(f) == 6 && f[0] == typ && f[1] == name && f[3] == status }
+	}
+
+	plain("header", func(f []string) bool { return strings.Join(f, " ") == "NAME READY STATUS RESTARTS AGE" })
+	plain("initial pod", row("first", "Pending"))
+	events("header", func(f []string) bool { return strings.Join(f, " ") == "EVENT NAME READY STATUS RESTARTS AGE" })
+	events("initial pod", event("ADDED", "first", "Pending"))
+
+	k.run(t, "-n", ns, "run", "second", "--image=nginx")
+	plain("created pod", row("second", "Pending"))
+	events("created pod", event("ADDED", "second", "Pending"))
+
+	k.run(t, "-n", ns, "label", "pod", "first", "seen=yes")
+	plain("updated pod", row("first", "Pending"))
+	events("updated pod", event("MODIFIED", "first", "Pending"))
+
+	// A bound pod being deleted gracefully shows up as Terminating, then
+	// disappears when force-deleted.
+	k.stdin(t, boundPod(ns, "third"), "create", "-f", "-")
+	plain("bound pod", row("third", "Pending"))
+	events("bound pod", event("ADDED", "third", "Pending"))
+	k.run(t, "-n", ns, "delete", "pod", "third", "--wait=false")
+	plain("terminating pod", row("third", "Terminating"))
+	events("terminating pod", event("MODIFIED", "third", "Terminating"))
+	k.run(t, "-n", ns, "delete", "pod", "third", "--grace-period=0", "--force")
+	events("deleted pod", event("DELETED", "third", "Terminating"))
+}
+
+// startWatch starts a background kubectl (get -w) and returns a function that
+// waits for the next output line matching match, failing the test after 60s.
+// The process is killed when the test ends.
+func startWatch(t *testing.T, k *kubectl, args ...string) func(what string, match func([]string) bool) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cmd := k.command(ctx, "-n", ns, "get", "pods", "-w")
+	cmd := k.command(ctx, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
+		cancel()
 		t.Fatalf("stdout pipe: %v", err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start kubectl get -w: %v", err)
-	}
-	defer func() {
 		cancel()
-		_ = cmd.Wait()
-	}()
+		t.Fatalf("start kubectl %s: %v", strings.Join(args, " "), err)
+	}
 	got := make(chan string, 100)
 	go func() {
 		defer close(got)
@@ -205,34 +285,27 @@ func testWatch(t *testing.T, k *kubectl) {
 		}
 		_, _ = io.Copy(io.Discard, stdout)
 	}()
-	next := func(what string, match func([]string) bool) {
+	t.Cleanup(func() {
+		cancel()
+		for range got { // drain so the reader goroutine ends before Wait
+		}
+		_ = cmd.Wait()
+	})
+	return func(what string, match func([]string) bool) {
 		t.Helper()
 		deadline := time.After(60 * time.Second)
 		for {
 			select {
 			case l, ok := <-got:
 				if !ok {
-					t.Fatalf("kubectl get -w exited before %s", what)
+					t.Fatalf("kubectl %s exited before %s", strings.Join(args, " "), what)
 				}
 				if match(strings.Fields(l)) {
 					return
 				}
 			case <-deadline:
-				t.Fatalf("kubectl get -w: no line for %s within 60s", what)
+				t.Fatalf("kubectl %s: no line for %s within 60s", strings.Join(args, " "), what)
 			}
 		}
 	}
-
-	next("header", func(f []string) bool { return strings.Join(f, " ") == "NAME READY STATUS RESTARTS AGE" })
-	next("initial pod", func(f []string) bool { return len(f) == 5 && f[0] == "first" && f[2] == "Pending" })
-
-	k.run(t, "-n", ns, "run", "second", "--image=nginx")
-	next("created pod", func(f []string) bool { return len(f) == 5 && f[0] == "second" && f[2] == "Pending" })
-
-	// A bound pod being deleted gracefully shows up as Terminating.
-	k.stdin(t, boundPod(ns, "third"), "create", "-f", "-")
-	next("bound pod", func(f []string) bool { return len(f) == 5 && f[0] == "third" && f[2] == "Pending" })
-	k.run(t, "-n", ns, "delete", "pod", "third", "--wait=false")
-	next("terminating pod", func(f []string) bool { return len(f) == 5 && f[0] == "third" && f[2] == "Terminating" })
-	k.run(t, "-n", ns, "delete", "pod", "third", "--grace-period=0", "--force")
 }

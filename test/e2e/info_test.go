@@ -77,6 +77,14 @@ func testDiscovery(t *testing.T, k *kubectl) {
 		}
 	})
 
+	t.Run("raw-health", func(t *testing.T) {
+		for _, path := range []string{"/healthz", "/livez", "/readyz"} {
+			if got := k.run(t, "get", "--raw", path); got != "ok" {
+				t.Errorf("GET %s = %q, want ok", path, got)
+			}
+		}
+	})
+
 	t.Run("raw-api", func(t *testing.T) {
 		out := k.run(t, "get", "--raw", "/api/v1/namespaces/default")
 		var ns struct {
