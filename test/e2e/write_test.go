@@ -80,6 +80,31 @@ func testCreate(t *testing.T, k *kubectl) {
 		}
 	})
 
+	t.Run("invalid", func(t *testing.T) {
+		stderr := k.fail(t, "-n", ns, "create", "-f", writeFile(t, "pod.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: empty\nspec:\n  containers: []\n"))
+		mustContain(t, "create pod without containers", stderr, `The Pod "empty" is invalid: spec.containers: Required value`)
+		stderr = k.fail(t, "-n", ns, "create", "configmap", "Bad_Name")
+		mustContain(t, "create configmap with bad name", stderr, `failed to create configmap: ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of`)
+	})
+
+	t.Run("replace", func(t *testing.T) {
+		k.run(t, "-n", ns, "create", "configmap", "swap", "--from-literal=v=1")
+		stale := k.run(t, "-n", ns, "get", "configmap", "swap", "-o", "yaml")
+		fresh := strings.Replace(stale, `v: "1"`, `v: "2"`, 1)
+		if out := k.stdin(t, fresh, "replace", "-f", "-"); strings.TrimSpace(out) != "configmap/swap replaced" {
+			t.Errorf("replace output = %q", out)
+		}
+		if got := k.jsonpath(t, "{.data.v}", "-n", ns, "configmap", "swap"); got != "2" {
+			t.Errorf("data.v after replace = %q, want 2", got)
+		}
+		// The stale copy still carries the old resourceVersion: conflict.
+		_, stderr, err := k.exec(t, nil, stale, "replace", "-f", "-")
+		if err == nil {
+			t.Fatalf("replace with stale resourceVersion succeeded")
+		}
+		mustContain(t, "stale replace", stderr, `Error from server (Conflict)`, `Operation cannot be fulfilled on configmaps "swap": the object has been modified; please apply your changes to the latest version and try again`)
+	})
+
 	t.Run("deployment", func(t *testing.T) {
 		k.run(t, "-n", ns, "create", "deployment", "api", "--image=nginx:1.27", "--replicas=3", "--port=8080")
 		got := k.jsonpath(t, "{.spec.replicas} {.spec.selector.matchLabels.app} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort} {.spec.strategy.type}",
