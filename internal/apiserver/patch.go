@@ -116,9 +116,9 @@ func (s *Server) decodePatched(w http.ResponseWriter, data []byte, want schema.G
 		dec = info.StrictSerializer
 	}
 	obj, gvk, err := dec.Decode(data, &want, into)
-	if err, handled := strictDecodeResult(w, err, fv); handled {
-		if err != nil {
-			return nil, err
+	if serr, handled := strictDecodeResult(w, err, fv); handled {
+		if serr != nil {
+			return nil, serr
 		}
 	} else if err != nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: %v", want.Kind, want.Version, want.Kind, err))
@@ -157,11 +157,15 @@ func (s *Server) servePatchSub(w http.ResponseWriter, r *http.Request, sv *serve
 		s.writeError(w, r, err)
 		return
 	}
-	if pt == types.ApplyYAMLPatchType && r.URL.Query().Get("fieldManager") == "" {
-		s.writeError(w, r, apierrors.NewBadRequest("PATCH requests with apply content type must specify a fieldManager"))
+	owner, err := parseWriteOwner(r, "patch", pt)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	out, created, err := sv.rest.Update(r.Context(), ns, ri.Name, sub, func(cur runtime.Object) (runtime.Object, error) {
+		if pt == types.ApplyYAMLPatchType && sv.fields.forSub(sub) != nil {
+			return serverSideApply(w, sv, sub, cur, patch, owner, fv)
+		}
 		if cur == nil {
 			if pt != types.ApplyYAMLPatchType {
 				return nil, apierrors.NewNotFound(sv.res.QualifiedResource(), ri.Name)
@@ -184,7 +188,11 @@ func (s *Server) servePatchSub(w http.ResponseWriter, r *http.Request, sv *serve
 		if err != nil {
 			return nil, err
 		}
-		return fromServed(sv, served)
+		stored, err := fromServed(sv, served)
+		if err != nil {
+			return nil, err
+		}
+		return trackUpdate(sv, sub, cur, stored, owner.manager)
 	}, registry.UpdateOptions{DryRun: dryRun, ForceAllowCreate: pt == types.ApplyYAMLPatchType})
 	if err != nil {
 		s.writeError(w, r, err)

@@ -153,6 +153,9 @@ type served struct {
 	printer atomic.Pointer[printers.Printer]
 	// create answers virtual create-only resources (reviews); rest is nil.
 	create createFunc
+	// fields tracks managedFields and serves apply; nil when the kind has
+	// no schema (see fieldmanager.go).
+	fields *fieldManagers
 }
 
 // groupInfo is one API group with its versions, preferred first.
@@ -244,6 +247,9 @@ func New(cfg Config) (*Server, error) {
 		} else if !contains(s.groups[i].versions, sv.res.Version) {
 			s.groups[i].versions = append(s.groups[i].versions, sv.res.Version)
 		}
+	}
+	if err := s.buildFieldManagers(); err != nil {
+		return nil, err
 	}
 	if cfg.ServiceAccountSigner != nil {
 		issuer, err := auth.NewTokenIssuer(cfg.ServiceAccountIssuer, cfg.ServiceAccountSigner)

@@ -170,6 +170,11 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, sv *served,
 		s.writeError(w, r, err)
 		return
 	}
+	owner, err := parseWriteOwner(r, "create", "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	data, err := s.readBody(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -181,6 +186,9 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, sv *served,
 		return
 	}
 	stored, err := fromServed(sv, obj)
+	if err == nil {
+		stored, err = trackCreate(sv, stored, owner.manager)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -209,6 +217,11 @@ func (s *Server) serveReplace(w http.ResponseWriter, r *http.Request, sv *served
 		s.writeError(w, r, err)
 		return
 	}
+	owner, err := parseWriteOwner(r, "update", "")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	data, err := s.readBody(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -224,8 +237,8 @@ func (s *Server) serveReplace(w http.ResponseWriter, r *http.Request, sv *served
 		s.writeError(w, r, err)
 		return
 	}
-	out, created, err := sv.rest.Update(r.Context(), ns, ri.Name, sub, func(runtime.Object) (runtime.Object, error) {
-		return stored.DeepCopyObject(), nil
+	out, created, err := sv.rest.Update(r.Context(), ns, ri.Name, sub, func(cur runtime.Object) (runtime.Object, error) {
+		return trackUpdate(sv, sub, cur, stored.DeepCopyObject(), owner.manager)
 	}, registry.UpdateOptions{DryRun: dryRun})
 	if err != nil {
 		s.writeError(w, r, err)
