@@ -19,6 +19,7 @@ func TestKubectl(t *testing.T) {
 		{"tables", testTables},
 		{"create", testCreate},
 		{"apply", testApply},
+		{"server-side-apply", testServerSideApply},
 		{"edit", testEdit},
 		{"patch", testPatch},
 		{"label-annotate", testLabelAnnotate},

@@ -230,6 +230,36 @@ spec:
 	})
 }
 
+// testServerSideApply covers `kubectl apply --server-side`: field ownership,
+// conflicts between managers and --force-conflicts.
+func testServerSideApply(t *testing.T, k *kubectl) {
+	ns := k.namespace(t, "e2e-ssa")
+	manifest := func(owner string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\n  namespace: " + ns + "\ndata:\n  owner: " + owner + "\n"
+	}
+	first := writeFile(t, "first.yaml", manifest("first"))
+	for i := range 2 {
+		if out := k.run(t, "apply", "--server-side", "-f", first); strings.TrimSpace(out) != "configmap/owned serverside-applied" {
+			t.Errorf("server-side apply #%d output = %q", i+1, out)
+		}
+	}
+	if got := k.jsonpath(t, "{.metadata.managedFields[*].manager} {.metadata.managedFields[*].operation}", "-n", ns, "configmap", "owned"); got != "kubectl Apply" {
+		t.Errorf("managedFields manager/operation = %q, want kubectl Apply", got)
+	}
+
+	second := writeFile(t, "second.yaml", manifest("second"))
+	stderr := k.fail(t, "apply", "--server-side", "--field-manager=other", "-f", second)
+	mustContain(t, "conflicting server-side apply", stderr, `Apply failed with 1 conflict: conflict with "kubectl": .data.owner`, "--force-conflicts")
+	if got := k.jsonpath(t, "{.data.owner}", "-n", ns, "configmap", "owned"); got != "first" {
+		t.Errorf("data.owner after conflict = %q, want first", got)
+	}
+
+	k.run(t, "apply", "--server-side", "--field-manager=other", "--force-conflicts", "-f", second)
+	if got := k.jsonpath(t, "{.data.owner} {.metadata.managedFields[*].manager}", "-n", ns, "configmap", "owned"); got != "second other" {
+		t.Errorf("after --force-conflicts: owner and managers = %q, want %q", got, "second other")
+	}
+}
+
 // testEdit runs `kubectl edit` with KUBE_EDITOR set to a sed script.
 func testEdit(t *testing.T, k *kubectl) {
 	ns := k.namespace(t, "e2e-edit")
