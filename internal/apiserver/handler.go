@@ -66,7 +66,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, apierrors.NewNotFound(schema.GroupResource{}, ""))
 	})
-	return s.withRecovery(s.withRequestInfo(s.withMetrics(s.withAuthentication(s.withInFlightLimit(s.withAuthorization(mux))))))
+	return s.withRecovery(s.withRequestInfo(s.withMetrics(s.withAuthentication(s.withImpersonation(s.withInFlightLimit(s.withAuthorization(mux)))))))
 }
 
 func (s *Server) withRecovery(next http.Handler) http.Handler {
