@@ -377,7 +377,44 @@ func trackUpdate(sv *served, sub string, live, obj runtime.Object, manager strin
 	if err != nil {
 		return nil, err
 	}
+	if sub == "status" {
+		// Status writes are the hot path (kubelets, controllers) and the
+		// status manager ignores spec anyway, so it compares views without
+		// spec: about half the cost for a pod, same entries.
+		view := fm.UpdateNoErrors(statusView(liveServed), statusView(newServed), manager)
+		vacc, err := metaAccessor(view)
+		if err != nil {
+			return nil, err
+		}
+		nacc, err := metaAccessor(newServed)
+		if err != nil {
+			return nil, err
+		}
+		nacc.SetManagedFields(vacc.GetManagedFields())
+		return fromServed(sv, newServed)
+	}
 	return fromServed(sv, fm.UpdateNoErrors(liveServed, newServed, manager))
+}
+
+// statusView is a shallow copy of a typed object with only its TypeMeta,
+// ObjectMeta and Status; the field managers do not modify their inputs
+// beyond the copy's managedFields.
+func statusView(obj runtime.Object) runtime.Object {
+	v := reflect.ValueOf(obj)
+	if v.Kind() != reflect.Pointer || v.Elem().Kind() != reflect.Struct {
+		return obj
+	}
+	out := reflect.New(v.Elem().Type())
+	for _, name := range []string{"TypeMeta", "ObjectMeta", "Status"} {
+		if f := v.Elem().FieldByName(name); f.IsValid() {
+			out.Elem().FieldByName(name).Set(f)
+		}
+	}
+	view, ok := out.Interface().(runtime.Object)
+	if !ok {
+		return obj
+	}
+	return view
 }
 
 // serverSideApply merges an apply configuration into the live object (nil
