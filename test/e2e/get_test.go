@@ -17,9 +17,9 @@ import (
 // testGet covers `kubectl get` output formats and selectors on pods.
 func testGet(t *testing.T, k *kubectl) {
 	ns := k.namespace(t, "e2e-get")
-	k.run(t, "-n", ns, "run", "web-1", "--image=nginx:1.27", "--labels=app=web,tier=front")
-	k.run(t, "-n", ns, "run", "web-2", "--image=nginx:1.27", "--labels=app=web,tier=back")
-	k.run(t, "-n", ns, "run", "db-1", "--image=postgres:17", "--labels=app=db,tier=back")
+	k.run(t, "-n", ns, "run", pendingOverride, "web-1", "--image=nginx:1.27", "--labels=app=web,tier=front")
+	k.run(t, "-n", ns, "run", pendingOverride, "web-2", "--image=nginx:1.27", "--labels=app=web,tier=back")
+	k.run(t, "-n", ns, "run", pendingOverride, "db-1", "--image=postgres:17", "--labels=app=db,tier=back")
 
 	t.Run("table", func(t *testing.T) {
 		out := k.run(t, "-n", ns, "get", "pods")
@@ -190,10 +190,10 @@ func testGet(t *testing.T, k *kubectl) {
 	})
 
 	t.Run("all", func(t *testing.T) {
-		k.run(t, "-n", ns, "create", "service", "clusterip", "web", "--tcp=80:80")
-		k.run(t, "-n", ns, "create", "deployment", "web", "--image=nginx:1.27")
+		k.run(t, "-n", ns, "create", "service", "clusterip", "site", "--tcp=80:80")
+		k.run(t, "-n", ns, "create", "deployment", "site", "--image=nginx:1.27")
 		got := lines(k.run(t, "-n", ns, "get", "all", "-o", "name"))
-		for _, want := range []string{"pod/web-1", "pod/db-1", "service/web", "deployment.apps/web"} {
+		for _, want := range []string{"pod/web-1", "pod/db-1", "service/site", "deployment.apps/site"} {
 			if !slices.Contains(got, want) {
 				t.Errorf("get all = %q, missing %q", got, want)
 			}
@@ -224,7 +224,7 @@ func foldLines(out string) []string {
 // with --output-watch-events.
 func testWatch(t *testing.T, k *kubectl) {
 	ns := k.namespace(t, "e2e-watch")
-	k.run(t, "-n", ns, "run", "first", "--image=nginx")
+	k.run(t, "-n", ns, "run", pendingOverride, "first", "--image=nginx")
 
 	plain := startWatch(t, k, "-n", ns, "get", "pods", "-w")
 	events := startWatch(t, k, "-n", ns, "get", "pods", "-w", "--output-watch-events")
@@ -240,7 +240,7 @@ func testWatch(t *testing.T, k *kubectl) {
 	events("header", func(f []string) bool { return strings.Join(f, " ") == "EVENT NAME READY STATUS RESTARTS AGE" })
 	events("initial pod", event("ADDED", "first", "Pending"))
 
-	k.run(t, "-n", ns, "run", "second", "--image=nginx")
+	k.run(t, "-n", ns, "run", pendingOverride, "second", "--image=nginx")
 	plain("created pod", row("second", "Pending"))
 	events("created pod", event("ADDED", "second", "Pending"))
 

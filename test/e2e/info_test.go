@@ -112,7 +112,7 @@ func testDescribeExplain(t *testing.T, k *kubectl) {
 	ns := k.namespace(t, "e2e-describe")
 	k.run(t, "-n", ns, "create", "deployment", "shop", "--image=nginx:1.27", "--replicas=2")
 	k.run(t, "-n", ns, "create", "configmap", "shop-config", "--from-literal=currency=EUR")
-	k.run(t, "-n", ns, "run", "shop-pod", "--image=nginx:1.27", "--labels=app=shop")
+	k.run(t, "-n", ns, "run", pendingOverride, "shop-pod", "--image=nginx:1.27", "--labels=app=shop")
 
 	t.Run("describe", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -159,7 +159,7 @@ func testAuth(t *testing.T, k *kubectl) {
 	t.Run("service-account", func(t *testing.T) {
 		ns := k.namespace(t, "e2e-auth")
 		k.run(t, "-n", ns, "create", "serviceaccount", "bob")
-		k.run(t, "-n", ns, "run", "target", "--image=nginx")
+		k.run(t, "-n", ns, "run", pendingOverride, "target", "--image=nginx")
 		bob := k.tokenUser(t, strings.TrimSpace(k.run(t, "-n", ns, "create", "token", "bob")))
 		user := "system:serviceaccount:" + ns + ":bob"
 

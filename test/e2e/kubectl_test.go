@@ -15,6 +15,11 @@ import (
 // kubectlTimeout bounds one kubectl invocation.
 const kubectlTimeout = 60 * time.Second
 
+// pendingOverride is passed to every `kubectl run`: a node selector no node
+// matches keeps the pod Pending and unbound even once kplane runs a
+// scheduler, so the assertions on Pending pods hold in later versions too.
+const pendingOverride = `--overrides={"apiVersion":"v1","spec":{"nodeSelector":{"e2e.kplane.dev/unschedulable":"true"}}}`
+
 // kubectl runs the real kubectl binary against one server. Each instance has
 // its own HOME so discovery caches and user config never leak between runs.
 type kubectl struct {

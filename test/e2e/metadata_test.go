@@ -52,8 +52,10 @@ func testLabelAnnotate(t *testing.T, k *kubectl) {
 		k.run(t, "-n", ns, "create", "configmap", "other")
 		k.run(t, "-n", ns, "label", "configmap", "--all", "batch=1")
 		got := lines(k.run(t, "-n", ns, "get", "configmaps", "-l", "batch=1", "-o", "name"))
-		if want := []string{"configmap/cm", "configmap/other"}; !slices.Equal(got, want) {
-			t.Errorf("-l batch=1 = %q, want %q", got, want)
+		for _, want := range []string{"configmap/cm", "configmap/other"} {
+			if !slices.Contains(got, want) {
+				t.Errorf("-l batch=1 = %q, missing %q", got, want)
+			}
 		}
 	})
 }
@@ -70,8 +72,8 @@ func testScale(t *testing.T, k *kubectl) {
 		t.Errorf("spec.replicas = %s, want 5", got)
 	}
 	out := k.run(t, "-n", ns, "get", "deployment", "web")
-	if f := rows(out, 0)["web"]; len(f) < 2 || f[1] != "0/5" {
-		t.Errorf("READY column = %q, want 0/5", f)
+	if f := rows(out, 0)["web"]; len(f) < 2 || !strings.HasSuffix(f[1], "/5") {
+		t.Errorf("READY column = %q, want <ready>/5", f)
 	}
 
 	stderr := k.fail(t, "-n", ns, "scale", "deployment", "web", "--current-replicas=2", "--replicas=3")
@@ -106,14 +108,16 @@ func testDelete(t *testing.T, k *kubectl) {
 
 	out := k.run(t, "-n", ns, "delete", "configmaps", "-l", "doomed=yes")
 	mustContain(t, "delete -l", out, `configmap "c" deleted`, `configmap "d" deleted`)
-	if got := names(); !slices.Equal(got, []string{"configmap/b"}) {
-		t.Errorf("after delete -l: %q, want only configmap/b", got)
+	if got := names(); !slices.Contains(got, "configmap/b") || slices.Contains(got, "configmap/c") || slices.Contains(got, "configmap/d") {
+		t.Errorf("after delete -l: %q, want configmap/b kept and c, d gone", got)
 	}
 
 	out = k.run(t, "-n", ns, "delete", "configmaps", "--all")
 	mustContain(t, "delete --all", out, `configmap "b" deleted`)
-	if got := names(); len(got) != 0 {
-		t.Errorf("after delete --all: %q, want none", got)
+	// Only this test's objects are checked: a future root-CA publisher may
+	// recreate kube-root-ca.crt at any time.
+	if got := names(); slices.Contains(got, "configmap/b") {
+		t.Errorf("after delete --all: %q, want configmap/b gone", got)
 	}
 
 	stderr = k.fail(t, "-n", ns, "delete", "configmap", "missing")

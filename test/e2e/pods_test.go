@@ -27,7 +27,7 @@ func testPods(t *testing.T, k *kubectl) {
 	ns := k.namespace(t, "e2e-pods")
 
 	t.Run("run-defaults", func(t *testing.T) {
-		if out := k.run(t, "-n", ns, "run", "plain", "--image=nginx"); strings.TrimSpace(out) != "pod/plain created" {
+		if out := k.run(t, "-n", ns, "run", pendingOverride, "plain", "--image=nginx"); strings.TrimSpace(out) != "pod/plain created" {
 			t.Errorf("run output = %q", out)
 		}
 		got := k.jsonpath(t, "{.status.phase} {.spec.restartPolicy} {.spec.dnsPolicy} {.spec.terminationGracePeriodSeconds} {.spec.schedulerName} {.spec.serviceAccountName} {.spec.containers[0].imagePullPolicy} {.spec.containers[0].terminationMessagePath} {.spec.containers[0].terminationMessagePolicy} {.metadata.labels.run}",
@@ -47,20 +47,20 @@ func testPods(t *testing.T, k *kubectl) {
 			{"busybox@sha256:" + strings.Repeat("ab", 32), "IfNotPresent"},
 		} {
 			name := fmt.Sprintf("pull-%d", i)
-			k.run(t, "-n", ns, "run", name, "--image="+tc.image)
+			k.run(t, "-n", ns, "run", pendingOverride, name, "--image="+tc.image)
 			if got := k.jsonpath(t, "{.spec.containers[0].imagePullPolicy}", "-n", ns, "pod", name); got != tc.policy {
 				t.Errorf("image %s: imagePullPolicy = %q, want %q", tc.image, got, tc.policy)
 			}
 		}
 
-		k.run(t, "-n", ns, "run", "once", "--image=busybox:1.36", "--restart=Never", "--", "echo", "hi")
+		k.run(t, "-n", ns, "run", pendingOverride, "once", "--image=busybox:1.36", "--restart=Never", "--", "echo", "hi")
 		if got := k.jsonpath(t, "{.spec.restartPolicy} {.spec.containers[0].args}", "-n", ns, "pod", "once"); got != `Never ["echo","hi"]` {
 			t.Errorf("run --restart=Never -- echo hi = %q", got)
 		}
 	})
 
 	t.Run("delete-unbound", func(t *testing.T) {
-		k.run(t, "-n", ns, "run", "gone", "--image=nginx")
+		k.run(t, "-n", ns, "run", pendingOverride, "gone", "--image=nginx")
 		// Without --wait=false kubectl waits until the pod is gone, which
 		// only returns because an unbound pod is removed at once.
 		out := k.run(t, "-n", ns, "delete", "pod", "gone", "--timeout=60s")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"testing"
 )
 
@@ -119,13 +120,13 @@ func testTables(t *testing.T, k *kubectl) {
 			resource: "deployments", name: "dep",
 			header: "NAME READY UP-TO-DATE AVAILABLE AGE",
 			wide:   "NAME READY UP-TO-DATE AVAILABLE AGE CONTAINERS IMAGES SELECTOR",
-			check:  cells(1, "0/2", "0", "0"),
+			check:  counts(`^\d+/2$`, `^\d+$`, `^\d+$`),
 		},
 		{
 			resource: "replicasets", name: "rs",
 			header: "NAME DESIRED CURRENT READY AGE",
 			wide:   "NAME DESIRED CURRENT READY AGE CONTAINERS IMAGES SELECTOR",
-			check:  cells(1, "2", "0", "0"),
+			check:  counts(`^2$`, `^\d+$`, `^\d+$`),
 		},
 		{
 			resource: "services", name: "svc",
@@ -197,6 +198,20 @@ func cells(from int, want ...string) func(*testing.T, []string) {
 			}
 			if from+i >= len(row) || row[from+i] != w {
 				t.Errorf("row %q: column %d = %q, want %q", row, from+i, at(row, from+i), w)
+			}
+		}
+	}
+}
+
+// counts returns a row check matching row[1+i] against each regular
+// expression. Replica counts are checked by shape only: once kplane runs
+// controllers they change, which is not what these tests are about.
+func counts(patterns ...string) func(*testing.T, []string) {
+	return func(t *testing.T, row []string) {
+		t.Helper()
+		for i, p := range patterns {
+			if !regexp.MustCompile(p).MatchString(at(row, 1+i)) {
+				t.Errorf("row %q: column %d = %q, want match for %s", row, 1+i, at(row, 1+i), p)
 			}
 		}
 	}
