@@ -298,3 +298,20 @@ func TestStatusViewSameEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryKindHasFieldManager guards that client-go's schema covers every
+// served kind, so none silently falls back to untracked apply.
+func TestEveryKindHasFieldManager(t *testing.T) {
+	s := fieldTestServer(t)
+	for key, sv := range s.resources {
+		if sv.rest == nil {
+			continue
+		}
+		if sv.fields == nil || sv.fields.main == nil {
+			t.Errorf("%s (%s) has no field manager", key, sv.res.GVK())
+		}
+		if sv.res.HasStatus && sv.fields != nil && sv.fields.status == nil {
+			t.Errorf("%s has a status subresource but no status field manager", key)
+		}
+	}
+}

@@ -90,9 +90,10 @@ func (s *Server) applyPatch(w http.ResponseWriter, pt types.PatchType, current r
 			return nil, apierrors.NewGenericServerResponse(http.StatusUnprocessableEntity, "", schema.GroupResource{}, "", err.Error(), 0, false)
 		}
 	case types.ApplyYAMLPatchType:
-		// Server-side apply without field ownership: the applied
-		// configuration is merged over the live object like a strategic
-		// merge patch. managedFields and conflicts are not tracked yet.
+		// Apply where no field manager serves it (the scale subresource,
+		// kinds without a schema): the applied configuration is merged
+		// over the live object like a strategic merge patch, without
+		// ownership or conflicts. Everything else goes to serverSideApply.
 		j, err := yaml.YAMLToJSON(patch)
 		if err != nil {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("error decoding YAML: %v", err))
