@@ -34,9 +34,12 @@ import (
 // resources) means managedFields are not tracked.
 type fieldManagers struct {
 	// types converts objects to the schema's typed values.
-	types  managedfields.TypeConverter
-	main   *managedfields.FieldManager
-	status *managedfields.FieldManager
+	types managedfields.TypeConverter
+	main  *managedfields.FieldManager
+	// skipUpdates turns off managedFields entries for non-apply writes
+	// (Config.DisableUpdateManagedFields).
+	skipUpdates bool
+	status      *managedfields.FieldManager
 	// newServed makes an empty object of the served kind with TypeMeta set,
 	// the live object of a create.
 	newServed func() runtime.Object
@@ -76,7 +79,7 @@ func (s *Server) buildFieldManagers() error {
 			s.log.Debug("no server-side apply schema; managedFields not tracked", "kind", gvk.String(), "err", err)
 			continue
 		}
-		fm := &fieldManagers{types: tc, newServed: func() runtime.Object { return conv.newServed(sv.res) }}
+		fm := &fieldManagers{types: tc, newServed: func() runtime.Object { return conv.newServed(sv.res) }, skipUpdates: s.cfg.DisableUpdateManagedFields}
 		gv := fieldpath.APIVersion(gvk.GroupVersion().String())
 		var mainReset map[fieldpath.APIVersion]fieldpath.Filter
 		if sv.res.HasStatus {
@@ -358,7 +361,7 @@ func trackCreate(sv *served, obj runtime.Object, manager string) (runtime.Object
 // field manager keep the live managedFields, as upstream's UpdateNoErrors.
 func trackUpdate(sv *served, sub string, live, obj runtime.Object, manager string) (runtime.Object, error) {
 	fm := sv.fields.forSub(sub)
-	if fm == nil {
+	if fm == nil || sv.fields.skipUpdates {
 		return obj, nil
 	}
 	if sub == "" && sv.res.Strategy.Default != nil {

@@ -42,6 +42,8 @@ type Config struct {
 	ExtraSANs []string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// DisableUpdateManagedFields: see apiserver.Config.
+	DisableUpdateManagedFields bool
 	// EtcdUnsafeNoFsync trades durability for speed (tests only).
 	EtcdUnsafeNoFsync bool
 }
@@ -125,6 +127,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		BindAddress: cfg.BindAddress, Port: port, ServingCert: bundle.ServingCert, ClientCA: bundle.CAPool,
 		Etcd: cp.client, Authenticators: authns, Logger: cfg.Logger, Metrics: prometheus.NewRegistry(),
 		ServiceAccountKeys: []crypto.PublicKey{bundle.ServiceAccountPublicKey}, ServiceAccountSigner: bundle.ServiceAccountKey,
+		DisableUpdateManagedFields: cfg.DisableUpdateManagedFields,
 	})
 	if err != nil {
 		return nil, err
