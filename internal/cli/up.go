@@ -19,6 +19,7 @@ type serverFlags struct {
 	etcdServers                           []string
 	etcdCAFile, etcdCertFile, etcdKeyFile string
 	extraSANs                             []string
+	updateManagedFields                   bool
 }
 
 func (f *serverFlags) bind(cmd *cobra.Command) {
@@ -32,6 +33,7 @@ func (f *serverFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.etcdKeyFile, "etcd-keyfile", "", "client key for external etcd TLS")
 	fl.StringVar(&f.tokenAuthFile, "token-auth-file", "", "static bearer tokens: CSV of token,user,uid,\"group1,group2\"")
 	fl.StringSliceVar(&f.extraSANs, "tls-san", nil, "extra DNS names or IPs for the serving certificate")
+	fl.BoolVar(&f.updateManagedFields, "update-managed-fields", true, "record metadata.managedFields for non-apply writes, as upstream; false trades that bookkeeping for throughput")
 }
 
 func (f *serverFlags) config(cmd *cobra.Command) controlplane.Config {
@@ -39,6 +41,7 @@ func (f *serverFlags) config(cmd *cobra.Command) controlplane.Config {
 		DataDir: f.dataDir, BindAddress: f.bindAddress, Port: f.port,
 		EtcdServers: f.etcdServers, EtcdCAFile: f.etcdCAFile, EtcdCertFile: f.etcdCertFile, EtcdKeyFile: f.etcdKeyFile,
 		TokenAuthFile: f.tokenAuthFile, ExtraSANs: f.extraSANs, Logger: newLogger(cmd),
+		DisableUpdateManagedFields: !f.updateManagedFields,
 	}
 }
 
