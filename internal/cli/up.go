@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"k8s.io/client-go/tools/clientcmd"
+
+	"kplane/internal/controllers/manager"
 	"kplane/internal/controlplane"
 )
 
@@ -46,21 +50,55 @@ func (f *serverFlags) config(cmd *cobra.Command) controlplane.Config {
 }
 
 func newUpCommand() *cobra.Command {
-	var f serverFlags
+	var (
+		f    serverFlags
+		mf   managerFlags
+		runC bool
+	)
 	cmd := &cobra.Command{
 		Use:   "up",
-		Short: "Run etcd and the API server in one process and write an admin kubeconfig",
+		Short: "Run etcd, the API server and the controllers in one process and write an admin kubeconfig",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runControlPlane(cmd, f.config(cmd))
+			var extra []component
+			if runC {
+				extra = append(extra, controllerManagerComponent(cmd, &mf))
+			}
+			return runControlPlane(cmd, f.config(cmd), extra...)
 		},
 	}
 	f.bind(cmd)
+	cmd.Flags().BoolVar(&runC, "controller-manager", true, "run the controller manager in this process")
+	mf.bind(cmd.Flags(), false)
 	return cmd
 }
 
-// runControlPlane starts a control plane and serves until SIGINT/SIGTERM.
-func runControlPlane(cmd *cobra.Command, cfg controlplane.Config) error {
+// component is something `up` runs beside the API server, talking to it
+// only through the API.
+type component struct {
+	name string
+	run  func(ctx context.Context, cp *controlplane.ControlPlane) error
+}
+
+func controllerManagerComponent(cmd *cobra.Command, mf *managerFlags) component {
+	return component{name: "controller-manager", run: func(ctx context.Context, cp *controlplane.ControlPlane) error {
+		rc, err := clientcmd.BuildConfigFromFlags("", cp.ControllerManagerKubeconfig())
+		if err != nil {
+			return fmt.Errorf("controller manager kubeconfig: %w", err)
+		}
+		cfg := mf.config(cmd)
+		cfg.RESTConfig = rc
+		m, err := manager.New(cfg)
+		if err != nil {
+			return err
+		}
+		return m.Run(ctx)
+	}}
+}
+
+// runControlPlane starts a control plane and the extra components and
+// serves until SIGINT/SIGTERM.
+func runControlPlane(cmd *cobra.Command, cfg controlplane.Config, extra ...component) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -72,12 +110,31 @@ func runControlPlane(cmd *cobra.Command, cfg controlplane.Config) error {
 	fmt.Fprintf(out, "kplane is ready at %s (started in %s)\n", cp.URL(), time.Since(start).Round(time.Millisecond))
 	fmt.Fprintf(out, "kubeconfig: %s\n", cp.Kubeconfig)
 	fmt.Fprintf(out, "try: kubectl --kubeconfig %s get namespaces\n", cp.Kubeconfig)
+	compCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	failed := make(chan error, len(extra))
+	for _, c := range extra {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := c.run(compCtx, cp); err != nil && compCtx.Err() == nil {
+				failed <- fmt.Errorf("%s: %w", c.name, err)
+			}
+		}()
+	}
+	var runErr error
 	select {
 	case <-ctx.Done():
 		cfg.Logger.Info("shutting down")
 	case err := <-cp.Done():
-		_ = cp.Stop()
-		return fmt.Errorf("API server stopped: %w", err)
+		runErr = fmt.Errorf("API server stopped: %w", err)
+	case err := <-failed:
+		runErr = err
 	}
-	return cp.Stop()
+	cancel()
+	wg.Wait()
+	if err := cp.Stop(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
 }

@@ -140,6 +140,11 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	if err := pki.WriteKubeconfig(cp.Kubeconfig, cp.URL(), bundle.CAPEM, bundle.AdminCertPEM, bundle.AdminKeyPEM, ""); err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
+	for _, c := range components {
+		if err := cp.writeComponentKubeconfig(c.file, c.user); err != nil {
+			return nil, err
+		}
+	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	cp.cancel = cancel
 	go func() { cp.done <- srv.Run(runCtx) }()
@@ -205,4 +210,37 @@ func (cp *ControlPlane) closeStorage() {
 	if cp.etcd != nil {
 		_ = cp.etcd.Close()
 	}
+}
+
+// components get their own identity and kubeconfig, as upstream's
+// kube-controller-manager and kube-scheduler do; RBAC's bootstrap policy
+// grants these users their roles.
+var components = []struct{ file, user string }{
+	{"controller-manager.kubeconfig", "system:kube-controller-manager"},
+	{"scheduler.kubeconfig", "system:kube-scheduler"},
+}
+
+// ControllerManagerKubeconfig is the path of the controller manager's
+// kubeconfig (user system:kube-controller-manager).
+func (cp *ControlPlane) ControllerManagerKubeconfig() string {
+	return filepath.Join(cp.cfg.DataDir, "controller-manager.kubeconfig")
+}
+
+// SchedulerKubeconfig is the path of the scheduler's kubeconfig (user
+// system:kube-scheduler).
+func (cp *ControlPlane) SchedulerKubeconfig() string {
+	return filepath.Join(cp.cfg.DataDir, "scheduler.kubeconfig")
+}
+
+// writeComponentKubeconfig issues a client certificate for user and writes
+// a kubeconfig (0600) for it next to the admin's.
+func (cp *ControlPlane) writeComponentKubeconfig(file, user string) error {
+	certPEM, keyPEM, err := pki.IssueClientCert(cp.Bundle, user, nil, 0)
+	if err != nil {
+		return fmt.Errorf("certificate for %s: %w", user, err)
+	}
+	if err := pki.WriteKubeconfig(filepath.Join(cp.cfg.DataDir, file), cp.URL(), cp.Bundle.CAPEM, certPEM, keyPEM, ""); err != nil {
+		return fmt.Errorf("kubeconfig for %s: %w", user, err)
+	}
+	return nil
 }

