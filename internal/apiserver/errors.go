@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -60,7 +61,7 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, t
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	buf := s.buffers.Get()
 	defer s.buffers.Put(buf)
-	if err := t.info.Serializer.Encode(obj, buf); err != nil {
+	if err := s.encode(t.info.Serializer, obj, buf); err != nil {
 		st := apierrors.NewInternalError(fmt.Errorf("encode response: %w", err)).ErrStatus
 		st.TypeMeta = metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}
 		w.Header().Set("Content-Type", mediaJSON)
@@ -81,4 +82,20 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, code int, t
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(code)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// encode uses a pooled allocator for encoders that accept one (protobuf),
+// so a large list does not allocate a response-sized scratch buffer per
+// request, as upstream does.
+func (s *Server) encode(enc runtime.Encoder, obj runtime.Object, w io.Writer) error {
+	ea, ok := enc.(runtime.EncoderWithAllocator)
+	if !ok {
+		return enc.Encode(obj, w)
+	}
+	alloc, _ := s.allocators.Get().(*runtime.Allocator)
+	if alloc == nil {
+		alloc = &runtime.Allocator{}
+	}
+	defer s.allocators.Put(alloc)
+	return ea.EncodeWithAllocator(obj, w, alloc)
 }

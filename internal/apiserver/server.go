@@ -134,6 +134,7 @@ type Server struct {
 	resources   map[string]*served
 	groups      []groupInfo
 	buffers     bufferPool
+	allocators  sync.Pool // *runtime.Allocator for protobuf encoding
 	gzipWriters gzipPool
 	metrics     *metrics
 
@@ -181,8 +182,12 @@ func (b *bufferPool) Get() *bytes.Buffer {
 	return new(bytes.Buffer)
 }
 
+// maxPooledBuffer bounds what the pool keeps: list responses of a few
+// thousand pods are several MiB and would otherwise regrow every time.
+const maxPooledBuffer = 16 << 20
+
 func (b *bufferPool) Put(buf *bytes.Buffer) {
-	if buf.Cap() <= 1<<20 {
+	if buf.Cap() <= maxPooledBuffer {
 		b.p.Put(buf)
 	}
 }
