@@ -157,6 +157,12 @@ func controllerSpecs() []controllerRoleSpec {
 			newRule("update").groups(legacyGroup).resources("pods/finalizers").rule(),
 			eventsRule(),
 		}},
+		{"taint-eviction-controller", []rbacv1.PolicyRule{
+			// Marks pods with the DisruptionTarget condition and deletes them.
+			newRule("patch").groups(legacyGroup).resources("pods/status").rule(),
+			newRule("list", "get", "watch", "delete").groups(legacyGroup).resources("pods").rule(),
+			eventsRule(),
+		}},
 		{"ttl-after-finished-controller", []rbacv1.PolicyRule{
 			newRule("get", "list", "watch", "delete").groups(batchGroup).resources("jobs").rule(),
 			eventsRule(),
