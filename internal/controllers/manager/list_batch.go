@@ -1,6 +1,16 @@
 package manager
 
-// batchControllers lists the job, ttl-after-finished, daemonset and statefulset controllers.
+import (
+	"kplane/internal/controllers/job"
+	"kplane/internal/controllers/ttlafterfinished"
+)
+
+// batchControllers lists the job, ttl-after-finished, daemonset and
+// statefulset controllers (names, service accounts and default
+// concurrency as upstream's --concurrent-*-syncs).
 func batchControllers() []Entry {
-	return nil
+	return []Entry{
+		{Name: "job", ServiceAccount: "job-controller", Workers: 5, New: job.New},
+		{Name: "ttl-after-finished", ServiceAccount: "ttl-after-finished-controller", Workers: 5, New: ttlafterfinished.New},
+	}
 }
