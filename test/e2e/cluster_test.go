@@ -20,6 +20,8 @@ func TestKubectl(t *testing.T) {
 		{"create", testCreate},
 		{"apply", testApply},
 		{"server-side-apply", testServerSideApply},
+		{"dry-run", testDryRun},
+		{"generators", testGenerators},
 		{"edit", testEdit},
 		{"patch", testPatch},
 		{"label-annotate", testLabelAnnotate},

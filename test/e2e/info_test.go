@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -127,6 +128,45 @@ func testDescribeExplain(t *testing.T, k *kubectl) {
 			out := k.run(t, append([]string{"-n", ns, "describe"}, tc.args...)...)
 			mustContain(t, "describe "+strings.Join(tc.args, " "), out, tc.wants...)
 		}
+	})
+
+	t.Run("describe-node-and-events", func(t *testing.T) {
+		// describe finds a node's pods and an object's events through
+		// field selectors (spec.nodeName, involvedObject.*).
+		node := "e2e-describe-node"
+		k.stdin(t, fmt.Sprintf("apiVersion: v1\nkind: Node\nmetadata:\n  name: %s\nstatus:\n  nodeInfo:\n    kubeletVersion: v1.37.2\n    bootID: \"\"\n    machineID: \"\"\n    systemUUID: \"\"\n    kernelVersion: \"\"\n    osImage: \"\"\n    containerRuntimeVersion: \"\"\n    kubeProxyVersion: \"\"\n    operatingSystem: linux\n    architecture: amd64\n", node), "create", "-f", "-")
+		t.Cleanup(func() { k.run(t, "delete", "node", node, "--ignore-not-found") })
+		pod := strings.Replace(boundPod(ns, "placed"), "e2e-virtual-node", node, 1)
+		k.stdin(t, pod, "create", "-f", "-")
+		uid := k.jsonpath(t, "{.metadata.uid}", "-n", ns, "pod", "placed")
+		k.stdin(t, fmt.Sprintf(`apiVersion: v1
+kind: Event
+metadata:
+  name: placed.1
+  namespace: %[1]s
+involvedObject:
+  apiVersion: v1
+  kind: Pod
+  name: placed
+  namespace: %[1]s
+  uid: %[2]s
+reason: Pulling
+message: Pulling image "busybox:1.36"
+type: Normal
+count: 1
+source:
+  component: kubelet
+`, ns, uid), "create", "-f", "-")
+
+		out := k.run(t, "-n", ns, "describe", "pod", "placed")
+		mustContain(t, "describe pod events", out, "Node:", node, "Events:", "Pulling", `Pulling image "busybox:1.36"`)
+		out = k.run(t, "describe", "node", node)
+		mustContain(t, "describe node", out, "Name:", node, "Kubelet Version:", "v1.37.2", "Non-terminated Pods:", "(1 in total)", ns, "placed")
+		events := lines(k.run(t, "-n", ns, "get", "events", "--field-selector", "involvedObject.name=placed,involvedObject.kind=Pod", "-o", "name"))
+		if !slices.Equal(events, []string{"event/placed.1"}) {
+			t.Errorf("events for pod placed = %q, want event/placed.1", events)
+		}
+		k.run(t, "-n", ns, "delete", "pod", "placed", "--grace-period=0", "--force")
 	})
 
 	t.Run("explain", func(t *testing.T) {
