@@ -57,7 +57,11 @@ func cluster(t *testing.T, names ...string) kubernetes.Interface {
 	case <-time.After(60 * time.Second):
 		t.Fatal("manager not ready")
 	}
-	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
+	admin, err := cp.AdminConfig()
+	if err != nil {
+		t.Fatalf("admin config: %v", err)
+	}
+	cs, err := kubernetes.NewForConfig(admin)
 	if err != nil {
 		t.Fatalf("client: %v", err)
 	}
