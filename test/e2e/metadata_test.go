@@ -124,11 +124,28 @@ func testDelete(t *testing.T, k *kubectl) {
 	mustContain(t, "delete missing", stderr, `Error from server (NotFound): configmaps "missing" not found`)
 	k.run(t, "-n", ns, "delete", "configmap", "missing", "--ignore-not-found")
 
-	// Deleting a namespace marks it Terminating; nothing empties it yet
-	// (no namespace controller), so it stays in that phase.
+	// A finalizer holds a deleted object until it is removed.
+	k.run(t, "-n", ns, "create", "configmap", "held")
+	k.run(t, "-n", ns, "patch", "configmap", "held", "--type=merge", "-p", `{"metadata":{"finalizers":["e2e.kplane.dev/hold"]}}`)
+	k.run(t, "-n", ns, "delete", "configmap", "held", "--wait=false")
+	if got := k.jsonpath(t, "{.metadata.finalizers[0]} {.metadata.deletionGracePeriodSeconds}", "-n", ns, "configmap", "held"); got != "e2e.kplane.dev/hold 0" {
+		t.Errorf("deleted object with finalizer: %q, want it kept with its finalizer and grace period 0", got)
+	}
+	if ts := k.jsonpath(t, "{.metadata.deletionTimestamp}", "-n", ns, "configmap", "held"); ts == "" {
+		t.Errorf("deleted object with finalizer has no deletionTimestamp")
+	}
+	k.run(t, "-n", ns, "patch", "configmap", "held", "--type=json", "-p", `[{"op":"remove","path":"/metadata/finalizers"}]`)
+	stderr = k.fail(t, "-n", ns, "get", "configmap", "held")
+	mustContain(t, "get after finalizer removed", stderr, `configmaps "held" not found`)
+
+	// Deleting a namespace marks it Terminating until a namespace
+	// controller (if one runs) has emptied and removed it.
 	out = k.run(t, "delete", "namespace", ns, "--wait=false")
 	mustContain(t, "delete namespace", out, `namespace "`+ns+`" deleted`)
-	if got := k.jsonpath(t, "{.status.phase}", "namespace", ns); got != "Terminating" {
-		t.Errorf("namespace phase after delete = %q, want Terminating", got)
+	phase, stderr, err := k.exec(t, nil, "", "get", "namespace", ns, "-o", "jsonpath={.status.phase}")
+	if err != nil && !strings.Contains(stderr, "NotFound") {
+		t.Errorf("get deleted namespace: %v: %s", err, stderr)
+	} else if err == nil && phase != "Terminating" {
+		t.Errorf("namespace phase after delete = %q, want Terminating", phase)
 	}
 }

@@ -44,6 +44,7 @@ func startServer(t *testing.T, dataDir string) *server {
 	s := &server{dataDir: dataDir, done: make(chan struct{})}
 	s.cmd = exec.Command(kplaneBin, "up", "--data-dir", dataDir, "--port", "0")
 	s.cmd.Env = envWithout(os.Environ(), "KPLANE_")
+	killWithParent(s.cmd)
 
 	pr, pw, err := os.Pipe()
 	if err != nil {
