@@ -51,6 +51,7 @@ func startProc(t *testing.T, name string, args ...string) *proc {
 	p := &proc{name: name, done: make(chan struct{})}
 	p.cmd = exec.Command(kplaneBin, args...)
 	p.cmd.Env = envWithout(os.Environ(), "KPLANE_")
+	killWithParent(p.cmd)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatalf("pipe: %v", err)
