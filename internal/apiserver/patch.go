@@ -143,26 +143,12 @@ func (s *Server) servePatchSub(w http.ResponseWriter, r *http.Request, sv *serve
 		s.writeError(w, r, err)
 		return
 	}
-	dryRun, err := parseDryRun(r)
+	wr, err := s.readWrite(w, r, "patch", pt)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	fv, err := parseFieldValidation(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	patch, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	owner, err := parseWriteOwner(r, "patch", pt)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	patch, fv, owner, dryRun := wr.body, wr.fv, wr.owner, wr.dryRun
 	out, created, err := sv.rest.Update(r.Context(), ns, ri.Name, sub, func(cur runtime.Object) (runtime.Object, error) {
 		if pt == types.ApplyYAMLPatchType && sv.fields.forSub(sub) != nil {
 			return serverSideApply(w, sv, sub, cur, patch, owner, fv)

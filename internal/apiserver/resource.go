@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/yaml"
 
 	"kplane/internal/registry"
@@ -127,6 +128,45 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("reading request body: %v", err))
 	}
 	return data, nil
+}
+
+// writeRequest is what every write reads before it acts: its options and
+// body.
+type writeRequest struct {
+	dryRun bool
+	fv     fieldValidation
+	owner  writeOwner
+	body   []byte
+}
+
+// readWrite parses dryRun, fieldValidation and fieldManager/force (for verb
+// create, update or patch of type pt) and reads the body.
+func (s *Server) readWrite(w http.ResponseWriter, r *http.Request, verb string, pt types.PatchType) (*writeRequest, error) {
+	wr := &writeRequest{}
+	var err error
+	if wr.dryRun, err = parseDryRun(r); err != nil {
+		return nil, err
+	}
+	if wr.fv, err = parseFieldValidation(r); err != nil {
+		return nil, err
+	}
+	if wr.owner, err = parseWriteOwner(r, verb, pt); err != nil {
+		return nil, err
+	}
+	if wr.body, err = s.readBody(w, r); err != nil {
+		return nil, err
+	}
+	return wr, nil
+}
+
+// decodeStored decodes a write's body as the served kind and converts it
+// to the storage version.
+func (s *Server) decodeStored(w http.ResponseWriter, r *http.Request, sv *served, wr *writeRequest) (runtime.Object, error) {
+	obj, err := s.decodeBody(w, r, wr.body, sv.res.GVK(), sv.res.New(), wr.fv)
+	if err != nil {
+		return nil, err
+	}
+	return fromServed(sv, obj)
 }
 
 // fieldValidation is the request's fieldValidation directive.

@@ -107,45 +107,53 @@ func (s *Server) serveScale(w http.ResponseWriter, r *http.Request, sv *served, 
 
 var bindingGVK = schema.GroupVersionKind{Version: "v1", Kind: "Binding"}
 
-// serveBinding assigns a pod to a node (POST pods/<name>/binding).
-func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, sv *served, ri *RequestInfo, ns string) {
+// createOnSubresource serves POST on a pod subresource whose body is
+// another kind (Binding, Eviction): it decodes the body, checks that its
+// name and namespace are the URL's, runs act and answers 201 Success.
+func (s *Server) createOnSubresource(w http.ResponseWriter, r *http.Request, ri *RequestInfo, ns string, gvk schema.GroupVersionKind, into runtime.Object, act func(obj runtime.Object, dryRun bool) error) {
 	if ri.Verb != "create" {
-		s.writeError(w, r, apierrors.NewMethodNotSupported(schema.GroupResource{Resource: "pods/binding"}, ri.Verb))
+		s.writeError(w, r, apierrors.NewMethodNotSupported(schema.GroupResource{Resource: ri.Resource + "/" + ri.Subresource}, ri.Verb))
 		return
 	}
-	dryRun, err := parseDryRun(r)
+	wr, err := s.readWrite(w, r, "create", "")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	body, err := s.readBody(w, r)
+	obj, err := s.decodeBody(w, r, wr.body, gvk, into, fvWarn)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	obj, err := s.decodeBody(w, r, body, bindingGVK, &corev1.Binding{}, fvWarn)
+	acc, err := metaAccessor(obj)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	b := obj.(*corev1.Binding)
-	if b.Namespace != "" && b.Namespace != ns {
+	if acc.GetNamespace() != "" && acc.GetNamespace() != ns {
 		s.writeError(w, r, apierrors.NewBadRequest("the namespace of the provided object does not match the namespace sent on the request"))
 		return
 	}
-	if b.Name != ri.Name {
-		s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("name in URL does not match name in Binding object")))
+	if acc.GetName() != ri.Name {
+		s.writeError(w, r, apierrors.NewBadRequest(fmt.Sprintf("name in URL does not match name in %s object", gvk.Kind)))
 		return
 	}
-	if err := sv.rest.Bind(r.Context(), ns, b, dryRun); err != nil {
+	if err := act(obj, wr.dryRun); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	t, _ := s.negotiate(r.Header.Get("Accept"), false)
-	if t.info.Serializer == nil {
+	t, ok := s.negotiate(r.Header.Get("Accept"), false)
+	if !ok {
 		t, _ = s.negotiate(mediaJSON, false)
 	}
 	s.writeObject(w, r, http.StatusCreated, t, &metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess, Code: http.StatusCreated})
+}
+
+// serveBinding assigns a pod to a node (POST pods/<name>/binding).
+func (s *Server) serveBinding(w http.ResponseWriter, r *http.Request, sv *served, ri *RequestInfo, ns string) {
+	s.createOnSubresource(w, r, ri, ns, bindingGVK, &corev1.Binding{}, func(obj runtime.Object, dryRun bool) error {
+		return sv.rest.Bind(r.Context(), ns, obj.(*corev1.Binding), dryRun)
+	})
 }
 
 var evictionGVK = schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "Eviction"}
@@ -153,42 +161,15 @@ var evictionGVK = schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: 
 // serveEviction deletes a pod through the eviction subresource, refusing
 // with 429 when a PodDisruptionBudget allows no disruption.
 func (s *Server) serveEviction(w http.ResponseWriter, r *http.Request, sv *served, ri *RequestInfo, ns string) {
-	if ri.Verb != "create" {
-		s.writeError(w, r, apierrors.NewMethodNotSupported(schema.GroupResource{Resource: "pods/eviction"}, ri.Verb))
-		return
-	}
-	dryRun, err := parseDryRun(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	obj, err := s.decodeBody(w, r, body, evictionGVK, &policyv1.Eviction{}, fvWarn)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ev := obj.(*policyv1.Eviction)
-	if ev.Name != ri.Name {
-		s.writeError(w, r, apierrors.NewBadRequest("name in URL does not match name in Eviction object"))
-		return
-	}
-	if err := s.checkDisruptionBudgets(r, sv, ns, ri.Name); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	opts := ev.DeleteOptions
-	if opts == nil {
-		opts = &metav1.DeleteOptions{}
-	}
-	if _, _, err := sv.rest.Delete(r.Context(), ns, ri.Name, opts, dryRun); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	t, _ := s.negotiate(mediaJSON, false)
-	s.writeObject(w, r, http.StatusCreated, t, &metav1.Status{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Status"}, Status: metav1.StatusSuccess, Code: http.StatusCreated})
+	s.createOnSubresource(w, r, ri, ns, evictionGVK, &policyv1.Eviction{}, func(obj runtime.Object, dryRun bool) error {
+		if err := s.checkDisruptionBudgets(r, sv, ns, ri.Name); err != nil {
+			return err
+		}
+		opts := obj.(*policyv1.Eviction).DeleteOptions
+		if opts == nil {
+			opts = &metav1.DeleteOptions{}
+		}
+		_, _, err := sv.rest.Delete(r.Context(), ns, ri.Name, opts, dryRun)
+		return err
+	})
 }

@@ -160,40 +160,20 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, sv *served, r
 }
 
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, sv *served, ns string) {
-	dryRun, err := parseDryRun(r)
+	wr, err := s.readWrite(w, r, "create", "")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	fv, err := parseFieldValidation(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	owner, err := parseWriteOwner(r, "create", "")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	data, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	obj, err := s.decodeBody(w, r, data, sv.res.GVK(), sv.res.New(), fv)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	stored, err := fromServed(sv, obj)
+	stored, err := s.decodeStored(w, r, sv, wr)
 	if err == nil {
-		stored, err = trackCreate(sv, stored, owner.manager)
+		stored, err = trackCreate(sv, stored, wr.owner.manager)
 	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out, err := sv.rest.Create(r.Context(), ns, stored, dryRun)
+	out, err := sv.rest.Create(r.Context(), ns, stored, wr.dryRun)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -207,39 +187,19 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, sv *served,
 
 // serveReplace is PUT on the main resource or its status subresource.
 func (s *Server) serveReplace(w http.ResponseWriter, r *http.Request, sv *served, ri *RequestInfo, ns, sub string) {
-	dryRun, err := parseDryRun(r)
+	wr, err := s.readWrite(w, r, "update", "")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	fv, err := parseFieldValidation(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	owner, err := parseWriteOwner(r, "update", "")
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	data, err := s.readBody(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	obj, err := s.decodeBody(w, r, data, sv.res.GVK(), sv.res.New(), fv)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	stored, err := fromServed(sv, obj)
+	stored, err := s.decodeStored(w, r, sv, wr)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	out, created, err := sv.rest.Update(r.Context(), ns, ri.Name, sub, func(cur runtime.Object) (runtime.Object, error) {
-		return trackUpdate(sv, sub, cur, stored.DeepCopyObject(), owner.manager)
-	}, registry.UpdateOptions{DryRun: dryRun})
+		return trackUpdate(sv, sub, cur, stored.DeepCopyObject(), wr.owner.manager)
+	}, registry.UpdateOptions{DryRun: wr.dryRun})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
