@@ -157,7 +157,7 @@ func (gc *GarbageCollector) Run(ctx context.Context) error {
 // resync re-runs discovery and adjusts the monitors. It returns nil synced
 // funcs only when nothing could be discovered.
 func (gc *GarbageCollector) resync(ctx context.Context) ([]cache.InformerSynced, error) {
-	ms, err := deletable(ctx, gc.disc, nil)
+	ms, err := deletable(ctx, gc.disc)
 	if err != nil {
 		gc.syncErrors.Inc()
 	}

@@ -58,7 +58,7 @@ func (m *mapper) lookup(gk schema.GroupKind) (mapping, bool) {
 // deletable discovers the preferred version of every resource the
 // collector can watch and delete. Resources of groups that failed
 // discovery are skipped; the error says which (the caller retries).
-func deletable(ctx context.Context, d discovery.DiscoveryInterface, all []mapping) ([]mapping, error) {
+func deletable(ctx context.Context, d discovery.DiscoveryInterface) ([]mapping, error) {
 	lists, err := discovery.ServerPreferredResources(d)
 	if err != nil && !discovery.IsGroupDiscoveryFailedError(err) {
 		return nil, fmt.Errorf("discover resources: %w", err)
@@ -67,7 +67,7 @@ func deletable(ctx context.Context, d discovery.DiscoveryInterface, all []mappin
 		return nil, ctx.Err()
 	}
 	lists = discovery.FilteredBy(discovery.SupportsAllVerbs{Verbs: []string{"list", "watch", "delete"}}, lists)
-	out := all[:0]
+	var out []mapping
 	for _, l := range lists {
 		gv, perr := schema.ParseGroupVersion(l.GroupVersion)
 		if perr != nil {
@@ -102,7 +102,7 @@ type monitors struct {
 	meta   metadata.Interface
 	send   func(*event)
 
-	mu   sync.Mutex // guards byGVR
+	mu   sync.Mutex // guards byGR
 	byGR map[schema.GroupResource]*monitor
 }
 
