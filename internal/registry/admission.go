@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -49,7 +50,19 @@ func NewAdmission(store *storage.Store) *Admission {
 
 // Run keeps the namespace cache current until ctx ends.
 func (a *Admission) Run(ctx context.Context) {
-	for ctx.Err() == nil {
+	for first := true; ctx.Err() == nil; first = false {
+		if !first {
+			// The watch ended (compaction, etcd restart): relist after a
+			// pause; until then lookups fall back to etcd.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+		a.mu.Lock()
+		a.phases = map[string]corev1.NamespacePhase{}
+		a.mu.Unlock()
 		events, err := a.store.Watch(ctx, "/registry/namespaces/", "Namespace", storage.WatchOptions{SendInitial: true, Recursive: true})
 		if err != nil {
 			return
