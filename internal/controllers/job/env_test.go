@@ -40,6 +40,7 @@ func startEnv(t *testing.T, run map[string]controllers.Constructor) kubernetes.I
 	if err != nil {
 		t.Fatal(err)
 	}
+	adminCfg.QPS, adminCfg.Burst = 200, 400
 	admin := kubernetes.NewForConfigOrDie(adminCfg)
 	cmCfg, err := clientcmd.BuildConfigFromFlags("", cp.ControllerManagerKubeconfig())
 	if err != nil {

@@ -1,6 +1,7 @@
 package manager
 
 import (
+	"kplane/internal/controllers/daemonset"
 	"kplane/internal/controllers/job"
 	"kplane/internal/controllers/ttlafterfinished"
 )
@@ -11,6 +12,7 @@ import (
 func batchControllers() []Entry {
 	return []Entry{
 		{Name: "job", ServiceAccount: "job-controller", Workers: 5, New: job.New},
+		{Name: "daemonset", ServiceAccount: "daemon-set-controller", Workers: 2, New: daemonset.New},
 		{Name: "ttl-after-finished", ServiceAccount: "ttl-after-finished-controller", Workers: 5, New: ttlafterfinished.New},
 	}
 }
