@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 
 	"kplane/internal/controllers"
 )
@@ -49,6 +50,9 @@ func New(ctx controllers.Context) (controllers.Controller, error) {
 	meta, err := writerClient(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if ctx.Clock == nil {
+		ctx.Clock = clock.RealClock{}
 	}
 	inf := ctx.Informers.Core().V1().Namespaces()
 	c := &Controller{
