@@ -19,7 +19,8 @@ import (
 type Context struct {
 	// Client talks to the API server (rate limited by --kube-api-qps/burst).
 	Client kubernetes.Interface
-	// Metadata is a metadata-only client (the garbage collector uses it).
+	// Metadata is a metadata-only client with the same identity as Client
+	// (the garbage collector and namespace controller use it).
 	Metadata metadata.Interface
 	// Informers is the shared informer factory.
 	Informers informers.SharedInformerFactory

@@ -138,7 +138,7 @@ func (m *Manager) runControllers(ctx context.Context) error {
 		if !m.cfg.enabled(e.Name) {
 			continue
 		}
-		client := m.root
+		client, metaClient := m.root, meta
 		if !m.cfg.DisableServiceAccountCredentials && e.ServiceAccount != "" {
 			c, err := saConfig(ctx, m.root, m.cfg.RESTConfig, "kube-system", e.ServiceAccount)
 			if err != nil {
@@ -146,6 +146,9 @@ func (m *Manager) runControllers(ctx context.Context) error {
 			}
 			if client, err = kubernetes.NewForConfig(c); err != nil {
 				return fmt.Errorf("%s client: %w", e.Name, err)
+			}
+			if metaClient, err = metadata.NewForConfig(c); err != nil {
+				return fmt.Errorf("%s metadata client: %w", e.Name, err)
 			}
 		}
 		workers := e.Workers
@@ -156,7 +159,7 @@ func (m *Manager) runControllers(ctx context.Context) error {
 			workers = DefaultConcurrency
 		}
 		c, err := e.New(controllers.Context{
-			Client: client, Metadata: meta, Informers: factory, Logger: m.log.With("controller", e.Name),
+			Client: client, Metadata: metaClient, Informers: factory, Logger: m.log.With("controller", e.Name),
 			Metrics: m.cfg.Metrics, Queues: m.queues, Clock: clock.RealClock{}, Workers: workers,
 		})
 		if err != nil {
