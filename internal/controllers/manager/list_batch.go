@@ -3,6 +3,7 @@ package manager
 import (
 	"kplane/internal/controllers/daemonset"
 	"kplane/internal/controllers/job"
+	"kplane/internal/controllers/statefulset"
 	"kplane/internal/controllers/ttlafterfinished"
 )
 
@@ -13,6 +14,7 @@ func batchControllers() []Entry {
 	return []Entry{
 		{Name: "job", ServiceAccount: "job-controller", Workers: 5, New: job.New},
 		{Name: "daemonset", ServiceAccount: "daemon-set-controller", Workers: 2, New: daemonset.New},
+		{Name: "statefulset", ServiceAccount: "statefulset-controller", Workers: 5, New: statefulset.New},
 		{Name: "ttl-after-finished", ServiceAccount: "ttl-after-finished-controller", Workers: 5, New: ttlafterfinished.New},
 	}
 }

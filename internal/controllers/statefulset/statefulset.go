@@ -1,0 +1,201 @@
+package statefulset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
+
+	"kplane/internal/controllers"
+)
+
+// ownerUIDIndex is the shared pod index by controller ownerReference UID.
+const ownerUIDIndex = "ownerUID"
+
+// Controller is the statefulset controller.
+type Controller struct {
+	client    kubernetes.Interface
+	sets      appslisters.StatefulSetLister
+	revisions appslisters.ControllerRevisionLister
+	pods      cache.Indexer
+	synced    []cache.InformerSynced
+	queue     workqueue.TypedRateLimitingInterface[string]
+	log       *slog.Logger
+	clock     clock.WithTicker
+	workers   int
+	exp       *expectations
+	events    record.EventBroadcaster
+	recorder  record.EventRecorder
+	// warned remembers sets already told that volumes are not provisioned.
+	warned sync.Map
+}
+
+var _ controllers.Controller = (*Controller)(nil)
+
+// New registers the statefulset, pod and controllerrevision informers.
+func New(cc controllers.Context) (controllers.Controller, error) {
+	setInf := cc.Informers.Apps().V1().StatefulSets()
+	podInf := cc.Informers.Core().V1().Pods()
+	crInf := cc.Informers.Apps().V1().ControllerRevisions()
+	if err := addOwnerUIDIndex(podInf.Informer()); err != nil {
+		return nil, err
+	}
+	events := record.NewBroadcaster()
+	c := &Controller{
+		client: cc.Client, sets: setInf.Lister(), revisions: crInf.Lister(), pods: podInf.Informer().GetIndexer(),
+		synced: []cache.InformerSynced{setInf.Informer().HasSynced, podInf.Informer().HasSynced, crInf.Informer().HasSynced},
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "statefulset", MetricsProvider: cc.Queues}),
+		log: cc.Logger, clock: cc.Clock, workers: cc.Workers, exp: newExpectations(),
+		events: events, recorder: events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "statefulset-controller"}),
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if c.clock == nil {
+		c.clock = clock.RealClock{}
+	}
+	if c.workers <= 0 {
+		c.workers = 5
+	}
+	if _, err := setInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: c.enqueue, UpdateFunc: func(_, o any) { c.enqueue(o) }, DeleteFunc: c.enqueue,
+	}); err != nil {
+		return nil, fmt.Errorf("statefulset informer handler: %w", err)
+	}
+	if _, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: c.podAdded, UpdateFunc: c.podUpdated, DeleteFunc: c.podDeleted,
+	}); err != nil {
+		return nil, fmt.Errorf("pod informer handler: %w", err)
+	}
+	return c, nil
+}
+
+func addOwnerUIDIndex(inf cache.SharedIndexInformer) error {
+	if _, ok := inf.GetIndexer().GetIndexers()[ownerUIDIndex]; ok {
+		return nil
+	}
+	err := inf.AddIndexers(cache.Indexers{ownerUIDIndex: func(obj any) ([]string, error) {
+		m, ok := obj.(metav1.Object)
+		if !ok {
+			return nil, nil
+		}
+		if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
+			return []string{string(ref.UID)}, nil
+		}
+		return nil, nil
+	}})
+	if err != nil {
+		return fmt.Errorf("add %s pod index: %w", ownerUIDIndex, err)
+	}
+	return nil
+}
+
+// Name implements controllers.Controller.
+func (c *Controller) Name() string { return "statefulset" }
+
+// Run implements controllers.Controller.
+func (c *Controller) Run(ctx context.Context) error {
+	defer c.queue.ShutDown()
+	c.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
+	defer c.events.Shutdown()
+	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
+		return errors.New("statefulset caches did not sync")
+	}
+	var wg sync.WaitGroup
+	for range c.workers {
+		wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
+	}
+	<-ctx.Done()
+	c.queue.ShutDown()
+	wg.Wait()
+	return nil
+}
+
+func (c *Controller) worker(ctx context.Context) {
+	for {
+		key, quit := c.queue.Get()
+		if quit {
+			return
+		}
+		err := c.sync(ctx, key)
+		if err == nil {
+			c.queue.Forget(key)
+		} else {
+			if ctx.Err() == nil {
+				c.log.Info("sync failed, requeueing", "key", key, "err", err)
+			}
+			c.queue.AddRateLimited(key)
+		}
+		c.queue.Done(key)
+	}
+}
+
+func (c *Controller) enqueue(obj any) {
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	c.queue.Add(key)
+}
+
+func ownerKey(p *corev1.Pod) string {
+	ref := metav1.GetControllerOfNoCopy(p)
+	if ref == nil || ref.Kind != "StatefulSet" {
+		return ""
+	}
+	return p.Namespace + "/" + ref.Name
+}
+
+func (c *Controller) podAdded(obj any) {
+	if p, ok := obj.(*corev1.Pod); ok {
+		if key := ownerKey(p); key != "" {
+			c.exp.observe(key, 1, 0)
+			c.queue.Add(key)
+		}
+	}
+}
+
+func (c *Controller) podUpdated(old, cur any) {
+	o, ok1 := old.(*corev1.Pod)
+	p, ok2 := cur.(*corev1.Pod)
+	if !ok1 || !ok2 || o.ResourceVersion == p.ResourceVersion {
+		return
+	}
+	if key := ownerKey(p); key != "" {
+		if p.DeletionTimestamp != nil && o.DeletionTimestamp == nil {
+			c.exp.observe(key, 0, 1)
+		}
+		c.queue.Add(key)
+	}
+}
+
+func (c *Controller) podDeleted(obj any) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	if p, ok := obj.(*corev1.Pod); ok {
+		if key := ownerKey(p); key != "" {
+			if p.DeletionTimestamp == nil {
+				c.exp.observe(key, 0, 1)
+			}
+			c.queue.Add(key)
+		}
+	}
+}
