@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
@@ -134,6 +135,59 @@ func TestStatefulSetOrderedReady(t *testing.T) {
 	}
 	if absent(ctx, t, c, "web-0") {
 		t.Errorf("web-0 deleted by scale down to 1")
+	}
+
+	// Rolling update with partition 1 over 3 replicas: web-2 then web-1
+	// get the new template, web-0 keeps the old one.
+	if s, err = c.AppsV1().StatefulSets("default").Get(ctx, "web", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Spec.Replicas = ptr(int32(3))
+	if _, err := c.AppsV1().StatefulSets("default").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"web-1", "web-2"} {
+		markReady(ctx, t, c, waitPod(ctx, t, c, name))
+	}
+	old := map[string]types.UID{}
+	for _, name := range []string{"web-0", "web-1", "web-2"} {
+		old[name] = waitPod(ctx, t, c, name).UID
+	}
+	if s, err = c.AppsV1().StatefulSets("default").Get(ctx, "web", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s.Spec.Template.Spec.Containers[0].Image = "nginx:2"
+	s.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr(int32(1))}
+	if _, err := c.AppsV1().StatefulSets("default").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
+		list, err := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
+		if err != nil {
+			return false, err
+		}
+		images := map[string]string{}
+		for i := range list.Items {
+			p := &list.Items[i]
+			if p.DeletionTimestamp == nil && p.Status.Phase == "" || p.Status.Phase == corev1.PodPending {
+				markReady(ctx, t, c, p) // play kubelet for (re)created pods
+			}
+			images[p.Name] = p.Spec.Containers[0].Image
+		}
+		return len(images) == 3 && images["web-0"] == "nginx" && images["web-1"] == "nginx:2" && images["web-2"] == "nginx:2", nil
+	})
+	if err == nil && waitPod(ctx, t, c, "web-0").UID != old["web-0"] {
+		t.Errorf("web-0 below the partition was replaced")
+	}
+	if err != nil {
+		t.Fatalf("rolling update with partition 1: %v", err)
+	}
+	s, err = c.AppsV1().StatefulSets("default").Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status.CurrentRevision == s.Status.UpdateRevision {
+		t.Errorf("currentRevision %q became the update revision although web-0 is below the partition", s.Status.CurrentRevision)
 	}
 }
 
