@@ -246,9 +246,6 @@ func testAuth(t *testing.T, k *kubectl) {
 
 	t.Run("impersonation", func(t *testing.T) {
 		who := strings.Join(strings.Fields(k.run(t, "auth", "whoami", "--as=alice", "--as-group=devs")), " ")
-		if strings.Contains(who, "Username kubernetes-admin") {
-			t.Skip("server bug: Impersonate-User/Impersonate-Group headers are ignored, so `kubectl --as=alice` runs as the real user (kubernetes-admin) instead of alice")
-		}
 		mustContain(t, "whoami --as=alice", who, "Username alice", "devs")
 		if out, _, _ := k.exec(t, nil, "", "auth", "can-i", "list", "secrets", "--as=alice"); strings.TrimSpace(out) != "no" {
 			t.Errorf("can-i list secrets --as=alice = %q, want no", out)
