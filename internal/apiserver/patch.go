@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/mergepatch"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
 	"kplane/internal/registry"
@@ -103,20 +105,29 @@ func (s *Server) applyPatch(w http.ResponseWriter, pt types.PatchType, current r
 			return nil, apierrors.NewBadRequest(err.Error())
 		}
 	}
-	obj, err := s.decodePatched(w, patched, want, into, fv)
+	obj, err := s.decodePatched(w, pt, patch, patched, want, into, fv)
 	if err != nil {
 		return nil, err
 	}
 	return obj, nil
 }
 
-func (s *Server) decodePatched(w http.ResponseWriter, data []byte, want schema.GroupVersionKind, into runtime.Object, fv fieldValidation) (runtime.Object, error) {
+// decodePatched decodes the patched JSON. In Strict mode a strategic
+// merge patch with unknown fields is a 422 on field "patch", as upstream's
+// applyPatchToObject reports it; other patch types get a 400.
+func (s *Server) decodePatched(w http.ResponseWriter, pt types.PatchType, patch, data []byte, want schema.GroupVersionKind, into runtime.Object, fv fieldValidation) (runtime.Object, error) {
 	info, _ := s.serializerFor(mediaJSON)
 	dec := info.Serializer
 	if fv != fvIgnore && info.StrictSerializer != nil {
 		dec = info.StrictSerializer
 	}
 	obj, gvk, err := dec.Decode(data, &want, into)
+	if pt == types.StrategicMergePatchType && fv == fvStrict && runtime.IsStrictDecodingError(err) {
+		var patchMap map[string]interface{}
+		_ = json.Unmarshal(patch, &patchMap)
+		return nil, apierrors.NewInvalid(schema.GroupKind{}, "", field.ErrorList{
+			field.Invalid(field.NewPath("patch"), fmt.Sprintf("%+v", patchMap), err.Error())})
+	}
 	if serr, handled := strictDecodeResult(w, err, fv); handled {
 		if serr != nil {
 			return nil, serr
