@@ -23,8 +23,8 @@ import (
 	"k8s.io/utils/ptr"
 
 	"kplane/internal/controllers"
-	"kplane/internal/controlplane"
 	"kplane/internal/controllers/nodelifecycle"
+	"kplane/internal/controlplane"
 )
 
 // asServiceAccount impersonates kube-system/<sa> so the controllers run
