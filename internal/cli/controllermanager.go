@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"kplane/internal/controllers/manager"
+	"kplane/internal/controllers/nodelifecycle"
 )
 
 // managerFlags bind kube-controller-manager's flags.
@@ -25,6 +26,7 @@ type managerFlags struct {
 	bindAddress                               string
 	securePort                                int
 	concurrency                               map[string]*int
+	node                                      nodelifecycle.Options
 }
 
 func (f *managerFlags) bind(fl *pflag.FlagSet, standalone bool) {
@@ -41,6 +43,14 @@ func (f *managerFlags) bind(fl *pflag.FlagSet, standalone bool) {
 	fl.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up")
 	fl.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "wait between tries to acquire or renew the Lease")
 	fl.BoolVar(&f.useSACredentials, "use-service-account-credentials", true, "give each controller its own kube-system service account")
+	d := nodelifecycle.Options{}.WithDefaults()
+	fl.DurationVar(&f.node.NodeMonitorPeriod, "node-monitor-period", d.NodeMonitorPeriod, "how often node health is checked")
+	fl.DurationVar(&f.node.NodeMonitorGracePeriod, "node-monitor-grace-period", d.NodeMonitorGracePeriod, "how long a node may miss Lease renewals before it is marked Unknown")
+	fl.DurationVar(&f.node.NodeStartupGracePeriod, "node-startup-grace-period", d.NodeStartupGracePeriod, "grace period of a node that never reported Ready")
+	fl.Float32Var(&f.node.EvictionRate, "node-eviction-rate", d.EvictionRate, "nodes per second tainted for eviction per healthy zone")
+	fl.Float32Var(&f.node.SecondaryEvictionRate, "secondary-node-eviction-rate", d.SecondaryEvictionRate, "nodes per second tainted for eviction per partially disrupted large zone")
+	fl.Int32Var(&f.node.LargeClusterSizeThreshold, "large-cluster-size-threshold", d.LargeClusterSizeThreshold, "zone size above which partial disruption slows evictions instead of stopping them")
+	fl.Float32Var(&f.node.UnhealthyZoneThreshold, "unhealthy-zone-threshold", d.UnhealthyZoneThreshold, "fraction of not-Ready nodes that makes a zone partially disrupted")
 	f.concurrency = map[string]*int{}
 	for _, e := range manager.Known() {
 		n := e.Workers
@@ -57,6 +67,7 @@ func (f *managerFlags) config(cmd *cobra.Command) manager.Config {
 		DisableLeaderElection: !f.leaderElect, DisableServiceAccountCredentials: !f.useSACredentials,
 		LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
 		Logger: newLogger(cmd).With("component", "controller-manager"), Concurrency: map[string]int{},
+		NodeLifecycle: f.node,
 	}
 	for name, n := range f.concurrency {
 		cfg.Concurrency[name] = *n

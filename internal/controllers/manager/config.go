@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/rest"
+
+	"kplane/internal/controllers/nodelifecycle"
 )
 
 // Config configures a controller manager. Zero values get the defaults
@@ -51,6 +53,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics defaults to a new registry.
 	Metrics *prometheus.Registry
+	// NodeLifecycle tunes node health monitoring and eviction.
+	NodeLifecycle nodelifecycle.Options
 	// ResyncPeriod of the shared informers; default 12h as upstream's
 	// --min-resync-period.
 	ResyncPeriod time.Duration
@@ -113,6 +117,9 @@ func (c *Config) Validate(known map[string]bool) error {
 		if name != "*" && !known[name] {
 			errs = append(errs, fmt.Errorf("unknown controller %q", n))
 		}
+	}
+	if err := c.NodeLifecycle.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("node lifecycle: %w", err))
 	}
 	for name, n := range c.Concurrency {
 		if !known[name] {

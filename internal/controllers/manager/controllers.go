@@ -15,6 +15,9 @@ type Entry struct {
 	// Workers is the default concurrency.
 	Workers int
 	New     controllers.Constructor
+	// Configure, when set, builds the constructor from the manager's
+	// Config instead of New (controllers with their own options).
+	Configure func(cfg *Config) controllers.Constructor
 }
 
 // Known lists every controller kplane has.

@@ -158,7 +158,11 @@ func (m *Manager) runControllers(ctx context.Context) error {
 		if workers <= 0 {
 			workers = DefaultConcurrency
 		}
-		c, err := e.New(controllers.Context{
+		construct := e.New
+		if e.Configure != nil {
+			construct = e.Configure(&m.cfg)
+		}
+		c, err := construct(controllers.Context{
 			Client: client, Metadata: metaClient, Informers: factory, Logger: m.log.With("controller", e.Name),
 			Metrics: m.cfg.Metrics, Queues: m.queues, Clock: clock.RealClock{}, Workers: workers,
 		})
