@@ -61,7 +61,7 @@ func startCluster(t testing.TB) *cluster {
 		}
 		var c *cluster
 		var stop func()
-		c, stop, sharedErr = newCluster(dir, nil, false)
+		c, stop, sharedErr = newCluster(dir, nil, false, 0)
 		shared = c
 		stopShared = func() { stop(); _ = os.RemoveAll(dir) }
 	})
@@ -74,11 +74,15 @@ func startCluster(t testing.TB) *cluster {
 // newCluster starts a control plane in dir and a controller manager with
 // the two controllers. wrap, if set, wraps the manager's transport;
 // rootCreds makes every controller use the manager's own credentials (so
-// wrap sees all of their requests).
-func newCluster(dir string, wrap func(rest.Config) rest.Config, rootCreds bool) (*cluster, func(), error) {
+// wrap sees all of their requests); it then runs as the admin, since the
+// manager's own role, like upstream's, cannot write pods. qps is the
+// manager's --kube-api-qps (burst twice that); 0 keeps its default.
+func newCluster(dir string, wrap func(rest.Config) rest.Config, rootCreds bool, qps float32) (*cluster, func(), error) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx, cancel := context.WithCancel(context.Background())
-	cp, err := controlplane.Start(ctx, controlplane.Config{DataDir: dir, Port: 0, Logger: log, EtcdUnsafeNoFsync: true})
+	// The control plane outlives the manager, so that the manager's last
+	// writes (events) still reach it on shutdown.
+	cp, err := controlplane.Start(context.Background(), controlplane.Config{DataDir: dir, Port: 0, Logger: log, EtcdUnsafeNoFsync: true})
 	if err != nil {
 		cancel()
 		return nil, nil, fmt.Errorf("control plane: %w", err)
@@ -97,12 +101,17 @@ func newCluster(dir string, wrap func(rest.Config) rest.Config, rootCreds bool) 
 		cp.Stop()
 		return nil, nil, err
 	}
+	if rootCreds {
+		cmCfg = rest.CopyConfig(adminCfg)
+		cmCfg.QPS, cmCfg.Burst = 0, 0 // the manager's defaults
+	}
 	if wrap != nil {
 		*cmCfg = wrap(*cmCfg)
 	}
 	m, err := manager.New(manager.Config{
 		RESTConfig: cmCfg, Controllers: []string{"replicaset", "replicationcontroller"},
 		DisableLeaderElection: true, DisableServiceAccountCredentials: rootCreds, Logger: log,
+		QPS: qps, Burst: int(2 * qps),
 	})
 	if err != nil {
 		cancel()
