@@ -95,6 +95,7 @@ func (c *Config) setDefaults() {
 	if c.Metrics == nil {
 		c.Metrics = prometheus.NewRegistry()
 	}
+	c.NodeLifecycle = c.NodeLifecycle.WithDefaults()
 	if c.ResyncPeriod == 0 {
 		c.ResyncPeriod = 12 * time.Hour
 	}
