@@ -56,8 +56,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, 
 	if p.allowBookmarks {
 		opts.ProgressInterval = bookmarkInterval
 	}
-	name := ""
-	events, err := sv.rest.Watch(ctx, ns, name, p.sel, opts)
+	events, err := sv.rest.Watch(ctx, ns, "", p.sel, opts)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -157,7 +157,11 @@ func (r *REST) Watch(ctx context.Context, ns, name string, sel Selection, opts s
 	if name != "" {
 		key, opts.Recursive = r.Key(ns, name), false
 	}
-	return r.store.Watch(ctx, key, r.typ(), opts)
+	events, err := r.store.Watch(ctx, key, r.typ(), opts)
+	if err != nil {
+		return nil, interpretStorageError(err, r.gr(), "")
+	}
+	return events, nil
 }
 
 // WatchError gives the error a watch stream reports its API status (410

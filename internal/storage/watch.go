@@ -50,17 +50,36 @@ func (s *Store) Watch(ctx context.Context, key, typ string, opts WatchOptions) (
 	if size <= 0 {
 		size = 100
 	}
+	// Fix the starting point before returning, as upstream does: every
+	// write that completes after Watch returns is then seen by this watch.
+	rev := opts.ResourceVersion
+	var initial []runtime.Object
+	if opts.SendInitial {
+		res, err := s.List(ctx, key, typ, ListOptions{ResourceVersion: fmt.Sprint(rev), Predicate: opts.Predicate})
+		if err != nil {
+			return nil, err
+		}
+		initial, rev = res.Items, res.ResourceVersion
+	} else if rev == 0 {
+		r, err := s.CurrentRevision(ctx)
+		if err != nil {
+			return nil, err
+		}
+		rev = r
+	}
 	out := make(chan Event, size)
 	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(ctx))
 	go func() {
 		defer close(out)
 		defer cancel()
-		s.runWatch(wctx, key, typ, opts, out)
+		s.runWatch(wctx, key, typ, opts, rev, initial, out)
 	}()
 	return out, nil
 }
 
-func (s *Store) runWatch(ctx context.Context, key, typ string, opts WatchOptions, out chan<- Event) {
+// runWatch sends the initial objects (if any) and then every change after
+// revision rev.
+func (s *Store) runWatch(ctx context.Context, key, typ string, opts WatchOptions, rev int64, initial []runtime.Object, out chan<- Event) {
 	send := func(ev Event) bool {
 		select {
 		case out <- ev:
@@ -69,29 +88,15 @@ func (s *Store) runWatch(ctx context.Context, key, typ string, opts WatchOptions
 			return false
 		}
 	}
-	rev := opts.ResourceVersion
 	if opts.SendInitial {
-		res, err := s.List(ctx, key, typ, ListOptions{ResourceVersion: fmt.Sprint(rev), Predicate: opts.Predicate})
-		if err != nil {
-			send(Event{Type: watch.Error, Err: err})
-			return
-		}
-		for _, obj := range res.Items {
+		for _, obj := range initial {
 			if !send(Event{Type: watch.Added, Object: obj}) {
 				return
 			}
 		}
-		rev = res.ResourceVersion
 		if opts.InitialEventsEnd && !send(Event{Type: watch.Bookmark, RV: rev, InitialEventsEnd: true}) {
 			return
 		}
-	} else if rev == 0 {
-		r, err := s.CurrentRevision(ctx)
-		if err != nil {
-			send(Event{Type: watch.Error, Err: err})
-			return
-		}
-		rev = r
 	}
 	wopts := []clientv3.OpOption{clientv3.WithRev(rev + 1), clientv3.WithPrevKV(), clientv3.WithProgressNotify()}
 	if opts.Recursive {

@@ -2,6 +2,7 @@ package statefulset_test
 
 import (
 	"context"
+	"k8s.io/client-go/util/retry"
 	"testing"
 	"time"
 
@@ -110,14 +111,7 @@ func TestStatefulSetOrderedReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Stop()
-	s, err := c.AppsV1().StatefulSets("default").Get(ctx, "web", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Spec.Replicas = ptr(int32(1))
-	if _, err := c.AppsV1().StatefulSets("default").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	updateSTS(ctx, t, c, func(s *appsv1.StatefulSet) { s.Spec.Replicas = ptr(int32(1)) })
 	var deleted []string
 	deadline := time.After(timeout)
 	for len(deleted) < 2 {
@@ -139,13 +133,7 @@ func TestStatefulSetOrderedReady(t *testing.T) {
 
 	// Rolling update with partition 1 over 3 replicas: web-2 then web-1
 	// get the new template, web-0 keeps the old one.
-	if s, err = c.AppsV1().StatefulSets("default").Get(ctx, "web", metav1.GetOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	s.Spec.Replicas = ptr(int32(3))
-	if _, err := c.AppsV1().StatefulSets("default").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	updateSTS(ctx, t, c, func(s *appsv1.StatefulSet) { s.Spec.Replicas = ptr(int32(3)) })
 	for _, name := range []string{"web-1", "web-2"} {
 		markReady(ctx, t, c, waitPod(ctx, t, c, name))
 	}
@@ -153,14 +141,10 @@ func TestStatefulSetOrderedReady(t *testing.T) {
 	for _, name := range []string{"web-0", "web-1", "web-2"} {
 		old[name] = waitPod(ctx, t, c, name).UID
 	}
-	if s, err = c.AppsV1().StatefulSets("default").Get(ctx, "web", metav1.GetOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	s.Spec.Template.Spec.Containers[0].Image = "nginx:2"
-	s.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr(int32(1))}
-	if _, err := c.AppsV1().StatefulSets("default").Update(ctx, s, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	updateSTS(ctx, t, c, func(s *appsv1.StatefulSet) {
+		s.Spec.Template.Spec.Containers[0].Image = "nginx:2"
+		s.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr(int32(1))}
+	})
 	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(context.Context) (bool, error) {
 		list, err := c.CoreV1().Pods("default").List(ctx, metav1.ListOptions{LabelSelector: "app=web"})
 		if err != nil {
@@ -182,7 +166,7 @@ func TestStatefulSetOrderedReady(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rolling update with partition 1: %v", err)
 	}
-	s, err = c.AppsV1().StatefulSets("default").Get(ctx, "web", metav1.GetOptions{})
+	s, err := c.AppsV1().StatefulSets("default").Get(ctx, "web", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,3 +176,21 @@ func TestStatefulSetOrderedReady(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// updateSTS changes the "web" StatefulSet, retrying when the controller's
+// status writes made the copy stale (as any client must).
+func updateSTS(ctx context.Context, t *testing.T, c kubernetes.Interface, mutate func(*appsv1.StatefulSet)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := c.AppsV1().StatefulSets("default").Get(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		mutate(s)
+		_, err = c.AppsV1().StatefulSets("default").Update(ctx, s, metav1.UpdateOptions{})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
