@@ -36,8 +36,8 @@ func (f *managerFlags) bind(fl *pflag.FlagSet, standalone bool) {
 		fl.IntVar(&f.securePort, "secure-port", 10257, "HTTPS port for /healthz, /metrics and /debug/pprof; 0 disables")
 	}
 	fl.StringSliceVar(&f.controllers, "controllers", []string{"*"}, "controllers to run: '*' for all, 'name' to enable, '-name' to disable")
-	fl.Float32Var(&f.qps, "kube-api-qps", 200, "queries per second to the API server, per client")
-	fl.IntVar(&f.burst, "kube-api-burst", 400, "burst of queries to the API server, per client")
+	fl.Float32Var(&f.qps, "kube-api-qps", 1000, "queries per second to the API server, per client")
+	fl.IntVar(&f.burst, "kube-api-burst", 2000, "burst of queries to the API server, per client")
 	fl.BoolVar(&f.leaderElect, "leader-elect", true, "run controllers only while holding the kube-system/kube-controller-manager Lease")
 	fl.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease is valid without renewal")
 	fl.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up")
