@@ -88,6 +88,9 @@ func controllerManagerComponent(cmd *cobra.Command, mf *managerFlags) component 
 		}
 		cfg := mf.config(cmd)
 		cfg.RESTConfig = rc
+		// One process, one /metrics: the API server's endpoint also shows
+		// the controllers' work queues and sync metrics.
+		cfg.Metrics = cp.Metrics()
 		m, err := manager.New(cfg)
 		if err != nil {
 			return err

@@ -42,6 +42,10 @@ type Config struct {
 	ExtraSANs []string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Metrics is the registry the API server's /metrics serves; default a
+	// new one. `kplane up` registers its in-process components here too, so
+	// one endpoint shows the whole process.
+	Metrics *prometheus.Registry
 	// DisableUpdateManagedFields: see apiserver.Config.
 	DisableUpdateManagedFields bool
 	// EtcdUnsafeNoFsync trades durability for speed (tests only).
@@ -71,6 +75,9 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	}
 	if cfg.BindAddress == "" {
 		cfg.BindAddress = "127.0.0.1"
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
@@ -125,7 +132,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 	port := cfg.Port
 	srv, err := apiserver.New(apiserver.Config{
 		BindAddress: cfg.BindAddress, Port: port, ServingCert: bundle.ServingCert, ClientCA: bundle.CAPool,
-		Etcd: cp.client, Authenticators: authns, Logger: cfg.Logger, Metrics: prometheus.NewRegistry(),
+		Etcd: cp.client, Authenticators: authns, Logger: cfg.Logger, Metrics: cfg.Metrics,
 		ServiceAccountKeys: []crypto.PublicKey{bundle.ServiceAccountPublicKey}, ServiceAccountSigner: bundle.ServiceAccountKey,
 		DisableUpdateManagedFields: cfg.DisableUpdateManagedFields,
 	})
@@ -244,3 +251,6 @@ func (cp *ControlPlane) writeComponentKubeconfig(file, user string) error {
 	}
 	return nil
 }
+
+// Metrics is the registry served at the API server's /metrics.
+func (cp *ControlPlane) Metrics() *prometheus.Registry { return cp.cfg.Metrics }
