@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"kplane/internal/controlplane"
+	"kplane/internal/kubectltest"
 )
 
 // deploymentApply is the apply configuration of a one-container deployment.
@@ -311,9 +312,9 @@ func kubectl(t *testing.T, bin, kubeconfig string, args ...string) (string, erro
 // create and re-apply, a conflict between managers, --force-conflicts, and
 // the move of a client-side applied object to server-side apply.
 func TestServerSideApplyKubectl(t *testing.T) {
-	bin, err := exec.LookPath("kubectl")
+	bin, err := kubectltest.Path()
 	if err != nil {
-		t.Skip("kubectl not found in PATH")
+		t.Fatal(err)
 	}
 	cp := startControlPlane(t, controlplane.Config{})
 	cs, _ := adminClientset(t, cp)

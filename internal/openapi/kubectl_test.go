@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"kplane/internal/kubectltest"
 )
 
 // fakeAPIServer serves the OpenAPI handlers plus just enough legacy discovery
@@ -138,9 +140,9 @@ func (f *fakeAPIServer) handler(s *Spec) http.Handler {
 
 // TestKubectl drives the real kubectl binary against the documents.
 func TestKubectl(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
+	kubectl, err := kubectltest.Path()
 	if err != nil {
-		t.Skip("kubectl not on PATH")
+		t.Fatal(err)
 	}
 	fake := &fakeAPIServer{}
 	srv := httptest.NewServer(fake.handler(testSpec(t)))

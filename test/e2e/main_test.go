@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"kplane/internal/kubectltest"
 )
 
 // kplaneBin is the path of the kplane binary built by TestMain. It is the one
@@ -82,13 +84,13 @@ func moduleRoot() (string, error) {
 	return filepath.Dir(gomod), nil
 }
 
-// requireKubectl returns the path of the kubectl binary or skips the test:
-// these tests are about kubectl compatibility and mean nothing without it.
+// requireKubectl returns the kubectl to drive: the one on PATH, or one
+// built from the k8s.io/kubectl module where none is installed.
 func requireKubectl(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("kubectl")
+	path, err := kubectltest.Path()
 	if err != nil {
-		t.Skip("kubectl not found on PATH; install kubectl to run the e2e tests")
+		t.Fatal(err)
 	}
 	return path
 }
