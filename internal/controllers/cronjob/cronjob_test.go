@@ -11,12 +11,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
-	"kplane/internal/controllers"
-	"kplane/internal/controllers/cronjob"
+	"kplane/internal/controllers/controllertest"
+	"kplane/internal/controllers/manager"
 )
 
 func TestCronJobStartsMissedSchedule(t *testing.T) {
-	c := startEnv(t, map[string]controllers.Constructor{"cronjob-controller": cronjob.New})
+	c := controllertest.Start(t, manager.Config{Controllers: []string{"cronjob"}}).Admin
 	ctx := context.Background()
 	cj := &batchv1.CronJob{
 		ObjectMeta: metav1.ObjectMeta{Name: "tick"},

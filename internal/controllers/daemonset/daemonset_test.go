@@ -14,8 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"kplane/internal/controllers"
-	"kplane/internal/controllers/daemonset"
+	"kplane/internal/controllers/controllertest"
+	"kplane/internal/controllers/manager"
 )
 
 const timeout = 60 * time.Second
@@ -95,7 +95,7 @@ func keys(m map[string][]corev1.Pod) []string {
 }
 
 func TestDaemonSetController(t *testing.T) {
-	c := startEnv(t, map[string]controllers.Constructor{"daemon-set-controller": daemonset.New})
+	c := controllertest.Start(t, manager.Config{Controllers: []string{"daemonset"}}).Admin
 	ctx := context.Background()
 	for _, n := range []*corev1.Node{
 		{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}},
@@ -227,9 +227,7 @@ func TestDaemonSetController(t *testing.T) {
 
 func markReady(ctx context.Context, t *testing.T, c kubernetes.Interface, p corev1.Pod) {
 	t.Helper()
-	p.Status.Phase = corev1.PodRunning
-	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-	if _, err := c.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, &p, metav1.UpdateOptions{}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+	if err := controllertest.SetPodReady(ctx, c, p.Namespace, p.Name); err != nil && !apierrors.IsNotFound(err) {
 		t.Fatalf("mark pod %s ready: %v", p.Name, err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"kplane/internal/controllers/controllertest"
 )
 
 // BenchmarkRollingUpdate1000 rolls a 1,000-replica Deployment (maxSurge
@@ -20,7 +21,7 @@ import (
 func BenchmarkRollingUpdate1000(b *testing.B) {
 	const n = 1000
 	c := startCluster(b)
-	ns := c.namespace(b, "bench-rollout")
+	ns := c.Namespace(b, "bench-rollout")
 	c.kubelet(b, ns, 0)
 	d := deploymentObj(ns, "big", n, "big:0")
 	d.Spec.Strategy = rolling(intstr.FromString("25%"), intstr.FromString("25%"))
@@ -42,7 +43,7 @@ func BenchmarkRollingUpdate1000(b *testing.B) {
 		image := fmt.Sprintf("big:%d", i+1)
 		c.updateDeployment(b, ns, "big", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = image })
 		c.waitComplete(b, ns, "big")
-		poll(b, "old replica sets drained", func(ctx context.Context) (bool, error) {
+		controllertest.Eventually(b, "old replica sets drained", func(ctx context.Context) (bool, error) {
 			cur, err := c.admin.AppsV1().Deployments(ns).Get(ctx, "big", metav1.GetOptions{})
 			if err != nil {
 				return false, err

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	"kplane/internal/controllers/controllertest"
 	"kplane/internal/controllers/deployment"
 )
 
@@ -35,7 +36,7 @@ func TestRollingUpdateBounds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ns := c.namespace(t, "roll-"+tc.name)
+			ns := c.Namespace(t, "roll-"+tc.name)
 			c.kubelet(t, ns, 30*time.Millisecond)
 			d := deploymentObj(ns, "web", 10, "nginx:1")
 			d.Spec.Strategy = rolling(tc.surge, tc.unavailable)
@@ -48,7 +49,7 @@ func TestRollingUpdateBounds(t *testing.T) {
 			rw := c.watchRollout(t, ns, 10, tc.wantSurge, tc.wantUnavailable)
 			c.updateDeployment(t, ns, "web", func(d *appsv1.Deployment) { d.Spec.Template.Spec.Containers[0].Image = "nginx:2" })
 			done := c.waitComplete(t, ns, "web")
-			poll(t, "old replica set scaled to 0", func(ctx context.Context) (bool, error) {
+			controllertest.Eventually(t, "old replica set scaled to 0", func(ctx context.Context) (bool, error) {
 				for _, rs := range c.replicaSets(t, done) {
 					if rs.Spec.Template.Spec.Containers[0].Image == "nginx:1" && (*rs.Spec.Replicas != 0 || rs.Status.Replicas != 0) {
 						return false, nil
@@ -93,7 +94,7 @@ func TestRollingUpdateBounds(t *testing.T) {
 func checkCompleteConditions(t *testing.T, d *appsv1.Deployment, newRS string) {
 	t.Helper()
 	p := condition(d, appsv1.DeploymentProgressing)
-	poll(t, "Progressing=NewReplicaSetAvailable", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "Progressing=NewReplicaSetAvailable", func(ctx context.Context) (bool, error) {
 		cur, err := startCluster(t).admin.AppsV1().Deployments(d.Namespace).Get(ctx, d.Name, metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -115,7 +116,7 @@ func checkCompleteConditions(t *testing.T, d *appsv1.Deployment, newRS string) {
 func checkScalingEvents(t *testing.T, c *cluster, ns, name, newRS string) {
 	t.Helper()
 	var msgs []string
-	poll(t, "ScalingReplicaSet events", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "ScalingReplicaSet events", func(ctx context.Context) (bool, error) {
 		evs, err := c.admin.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err
@@ -147,7 +148,7 @@ func checkScalingEvents(t *testing.T, c *cluster, ns, name, newRS string) {
 // pod still does.
 func TestRecreate(t *testing.T) {
 	c := startCluster(t)
-	ns := c.namespace(t, "recreate")
+	ns := c.Namespace(t, "recreate")
 	c.kubelet(t, ns, 20*time.Millisecond)
 	d := deploymentObj(ns, "db", 4, "postgres:1")
 	d.Spec.Strategy = appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
@@ -206,7 +207,7 @@ func TestRecreate(t *testing.T) {
 // resume.
 func TestPauseResume(t *testing.T) {
 	c := startCluster(t)
-	ns := c.namespace(t, "pause")
+	ns := c.Namespace(t, "pause")
 	c.kubelet(t, ns, 10*time.Millisecond)
 	ctx := context.Background()
 	if _, err := c.admin.AppsV1().Deployments(ns).Create(ctx, deploymentObj(ns, "api", 3, "api:1"), metav1.CreateOptions{}); err != nil {
@@ -218,7 +219,7 @@ func TestPauseResume(t *testing.T) {
 		d.Spec.Template.Spec.Containers[0].Image = "api:2"
 	})
 	var d *appsv1.Deployment
-	poll(t, "paused condition", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "paused condition", func(ctx context.Context) (bool, error) {
 		var err error
 		d, err = c.admin.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
 		if err != nil {
@@ -232,7 +233,7 @@ func TestPauseResume(t *testing.T) {
 	}
 	// Scaling still works while paused; rolling out does not.
 	c.updateDeployment(t, ns, "api", func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(5)) })
-	poll(t, "paused scale to 5", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "paused scale to 5", func(ctx context.Context) (bool, error) {
 		d, err := c.admin.AppsV1().Deployments(ns).Get(ctx, "api", metav1.GetOptions{})
 		return err == nil && d.Status.ObservedGeneration == d.Generation && d.Status.AvailableReplicas == 5, err
 	})
@@ -262,7 +263,7 @@ func rsNames(rss []appsv1.ReplicaSet) []string {
 // the limit are deleted, oldest revision first.
 func TestRevisionHistoryLimit(t *testing.T) {
 	c := startCluster(t)
-	ns := c.namespace(t, "history")
+	ns := c.Namespace(t, "history")
 	c.kubelet(t, ns, 10*time.Millisecond)
 	d := deploymentObj(ns, "app", 2, "app:1")
 	d.Spec.RevisionHistoryLimit = ptr.To(int32(2))
@@ -276,7 +277,7 @@ func TestRevisionHistoryLimit(t *testing.T) {
 		c.waitComplete(t, ns, "app")
 	}
 	var rss []appsv1.ReplicaSet
-	poll(t, "history trimmed to 2 old replica sets", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "history trimmed to 2 old replica sets", func(ctx context.Context) (bool, error) {
 		cur, err := c.admin.AppsV1().Deployments(ns).Get(ctx, "app", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -301,7 +302,7 @@ func TestRevisionHistoryLimit(t *testing.T) {
 // then checks that the rollout times out against its progress deadline.
 func TestProportionalScaling(t *testing.T) {
 	c := startCluster(t)
-	ns := c.namespace(t, "proportional")
+	ns := c.Namespace(t, "proportional")
 	c.kubelet(t, ns, 10*time.Millisecond)
 	d := deploymentObj(ns, "svc", 10, "svc:1")
 	d.Spec.Strategy = rolling(intstr.FromInt32(3), intstr.FromInt32(2))
@@ -329,7 +330,7 @@ func TestProportionalScaling(t *testing.T) {
 		}
 		return old, cur, nil
 	}
-	poll(t, "rollout stuck at old=8 new=5", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "rollout stuck at old=8 new=5", func(ctx context.Context) (bool, error) {
 		old, cur, err := sizes(ctx)
 		return old == 8 && cur == 5, err
 	})
@@ -337,13 +338,13 @@ func TestProportionalScaling(t *testing.T) {
 	// Scale 10 -> 20: 10 more replicas (20+3-13), split by the max-replicas
 	// annotation (13): old round(8*23/13)-8 = 6, new the remaining 4.
 	c.updateDeployment(t, ns, "svc", func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(int32(20)) })
-	poll(t, "proportional scale to old=14 new=9", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "proportional scale to old=14 new=9", func(ctx context.Context) (bool, error) {
 		old, cur, err := sizes(ctx)
 		return old == 14 && cur == 9, err
 	})
 
 	var p *appsv1.DeploymentCondition
-	poll(t, "ProgressDeadlineExceeded", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "ProgressDeadlineExceeded", func(ctx context.Context) (bool, error) {
 		d, err := c.admin.AppsV1().Deployments(ns).Get(ctx, "svc", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -361,7 +362,7 @@ func TestProportionalScaling(t *testing.T) {
 // releases it once its labels stop matching.
 func TestAdoption(t *testing.T) {
 	c := startCluster(t)
-	ns := c.namespace(t, "adopt")
+	ns := c.Namespace(t, "adopt")
 	c.kubelet(t, ns, 10*time.Millisecond)
 	ctx := context.Background()
 	d := deploymentObj(ns, "orphan", 2, "orphan:1")
@@ -375,7 +376,7 @@ func TestAdoption(t *testing.T) {
 	}
 	// Once the replicaset controller has counted its pods, the shared
 	// informer (and so the deployment controller) has seen it too.
-	poll(t, "orphan replica set running", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "orphan replica set running", func(ctx context.Context) (bool, error) {
 		cur, err := c.admin.AppsV1().ReplicaSets(ns).Get(ctx, "orphan-manual", metav1.GetOptions{})
 		return err == nil && cur.Status.Replicas == 2, err
 	})
@@ -392,7 +393,7 @@ func TestAdoption(t *testing.T) {
 		t.Errorf("owner reference %+v", ref)
 	}
 	// Relabel it: the Deployment releases it and creates its own.
-	poll(t, "relabel", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "relabel", func(ctx context.Context) (bool, error) {
 		cur, err := c.admin.AppsV1().ReplicaSets(ns).Get(ctx, "orphan-manual", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -401,7 +402,7 @@ func TestAdoption(t *testing.T) {
 		_, err = c.admin.AppsV1().ReplicaSets(ns).Update(ctx, cur, metav1.UpdateOptions{})
 		return err == nil, nil
 	})
-	poll(t, "release", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "release", func(ctx context.Context) (bool, error) {
 		cur, err := c.admin.AppsV1().ReplicaSets(ns).Get(ctx, "orphan-manual", metav1.GetOptions{})
 		return err == nil && metav1.GetControllerOf(cur) == nil, err
 	})

@@ -2,9 +2,6 @@ package deployment_test
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"sync"
 	"testing"
@@ -12,17 +9,14 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
+	"kplane/internal/controllers/controllertest"
 	"kplane/internal/controllers/manager"
-	"kplane/internal/controlplane"
 )
 
 // neverReadyImage marks pod templates whose pods the fake kubelet leaves
@@ -32,105 +26,22 @@ const neverReadyImage = "kplane.invalid/never-ready:1"
 // cluster is a control plane plus a controller manager running the
 // deployment and replicaset controllers, shared by this package's tests.
 type cluster struct {
-	cp    *controlplane.ControlPlane
+	*controllertest.Env
 	admin kubernetes.Interface
 }
 
-var (
-	shared     *cluster
-	sharedErr  error
-	sharedOnce sync.Once
-	stopShared func()
-)
+var shared = controllertest.Shared{Config: manager.Config{Controllers: []string{"deployment", "replicaset"}, QPS: 1000, Burst: 2000}}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if stopShared != nil {
-		stopShared()
-	}
+	shared.Stop()
 	os.Exit(code)
 }
 
 func startCluster(t testing.TB) *cluster {
 	t.Helper()
-	sharedOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kplane-deploy-it-")
-		if err != nil {
-			sharedErr = err
-			return
-		}
-		var stop func()
-		shared, stop, sharedErr = newCluster(dir)
-		stopShared = func() {
-			if stop != nil {
-				stop()
-			}
-			_ = os.RemoveAll(dir)
-		}
-	})
-	if sharedErr != nil {
-		t.Fatalf("start cluster: %v", sharedErr)
-	}
-	return shared
-}
-
-func newCluster(dir string) (*cluster, func(), error) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	cp, err := controlplane.Start(ctx, controlplane.Config{DataDir: dir, Port: 0, Logger: log, EtcdUnsafeNoFsync: true})
-	if err != nil {
-		cancel()
-		return nil, nil, fmt.Errorf("control plane: %w", err)
-	}
-	fail := func(err error) (*cluster, func(), error) {
-		cancel()
-		cp.Stop()
-		return nil, nil, err
-	}
-	adminCfg, err := cp.AdminConfig()
-	if err != nil {
-		return fail(err)
-	}
-	adminCfg.QPS, adminCfg.Burst = 1000, 2000
-	admin, err := kubernetes.NewForConfig(adminCfg)
-	if err != nil {
-		return fail(err)
-	}
-	cmCfg, err := clientcmd.BuildConfigFromFlags("", cp.ControllerManagerKubeconfig())
-	if err != nil {
-		return fail(err)
-	}
-	m, err := manager.New(manager.Config{
-		RESTConfig: cmCfg, Controllers: []string{"deployment", "replicaset"},
-		DisableLeaderElection: true, Logger: log, QPS: 1000, Burst: 2000,
-	})
-	if err != nil {
-		return fail(fmt.Errorf("manager: %w", err))
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	select {
-	case <-m.Ready():
-	case err := <-done:
-		return fail(fmt.Errorf("manager exited: %w", err))
-	case <-time.After(60 * time.Second):
-		return fail(fmt.Errorf("manager not ready after 60s"))
-	}
-	stop := func() {
-		cancel()
-		<-done
-		cp.Stop()
-	}
-	return &cluster{cp: cp, admin: admin}, stop, nil
-}
-
-func (c *cluster) namespace(t testing.TB, name string) string {
-	t.Helper()
-	_, err := c.admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create namespace %s: %v", name, err)
-	}
-	return name
+	env := shared.Get(t)
+	return &cluster{Env: env, admin: env.Admin}
 }
 
 // kubelet plays the node agent for one namespace: every pod that appears
@@ -164,7 +75,7 @@ func (c *cluster) kubelet(t testing.TB, ns string, delay time.Duration) {
 					continue
 				case <-time.After(delay):
 				}
-				_ = markReady(ctx, c.admin, ns, name)
+				_ = controllertest.SetPodReady(ctx, c.admin, ns, name)
 			}
 		})
 	}
@@ -173,26 +84,6 @@ func (c *cluster) kubelet(t testing.TB, ns string, delay time.Duration) {
 		w.Stop()
 		wg.Wait()
 	})
-}
-
-// markReady sets a pod Running and Ready since now, as a kubelet would.
-func markReady(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
-	for {
-		p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return err
-		}
-		now := metav1.Now()
-		p.Status.Phase = corev1.PodRunning
-		p.Status.Conditions = []corev1.PodCondition{
-			{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
-			{Type: corev1.ContainersReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
-		}
-		_, err = cs.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{})
-		if !apierrors.IsConflict(err) {
-			return err
-		}
-	}
 }
 
 // deploymentObj builds a Deployment with app=<name> labels.
@@ -216,20 +107,12 @@ func rolling(surge, unavailable intstr.IntOrString) appsv1.DeploymentStrategy {
 		RollingUpdate: &appsv1.RollingUpdateDeployment{MaxSurge: &surge, MaxUnavailable: &unavailable}}
 }
 
-// poll waits up to a minute for cond.
-func poll(t testing.TB, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 90*time.Second, true, cond); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
-}
-
 // waitComplete waits until the Deployment's latest generation is fully
 // rolled out and available, as `kubectl rollout status` decides it.
 func (c *cluster) waitComplete(t testing.TB, ns, name string) *appsv1.Deployment {
 	t.Helper()
 	var d *appsv1.Deployment
-	poll(t, "deployment "+name+" rolled out", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "deployment "+name+" rolled out", func(ctx context.Context) (bool, error) {
 		var err error
 		d, err = c.admin.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
@@ -260,7 +143,7 @@ func (c *cluster) replicaSets(t testing.TB, d *appsv1.Deployment) []appsv1.Repli
 
 func (c *cluster) updateDeployment(t testing.TB, ns, name string, mutate func(*appsv1.Deployment)) {
 	t.Helper()
-	poll(t, "update deployment "+name, func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "update deployment "+name, func(ctx context.Context) (bool, error) {
 		d, err := c.admin.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return false, err

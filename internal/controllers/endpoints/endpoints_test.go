@@ -2,8 +2,6 @@ package endpoints_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -13,11 +11,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"kplane/internal/controllers/controllertest"
 	"kplane/internal/controllers/manager"
-	"kplane/internal/controlplane"
 )
 
 func ips(addrs []corev1.EndpointAddress) []string {
@@ -29,30 +25,8 @@ func ips(addrs []corev1.EndpointAddress) []string {
 }
 
 func TestEndpointsAndSlicesFollowPods(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cp, err := controlplane.Start(ctx, controlplane.Config{DataDir: t.TempDir(), Port: 0, Logger: log, EtcdUnsafeNoFsync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cp.Stop()
-	cmCfg, err := clientcmd.BuildConfigFromFlags("", cp.ControllerManagerKubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := manager.New(manager.Config{RESTConfig: cmCfg, Controllers: []string{"endpoints", "endpointslice"}, DisableLeaderElection: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	adminCfg, err := cp.AdminConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := kubernetes.NewForConfigOrDie(adminCfg)
+	ctx := context.Background()
+	admin := controllertest.Start(t, manager.Config{Controllers: []string{"endpoints", "endpointslice"}}).Admin
 	ns := "default"
 
 	svc, err := admin.CoreV1().Services(ns).Create(ctx, &corev1.Service{
@@ -67,19 +41,7 @@ func TestEndpointsAndSlicesFollowPods(t *testing.T) {
 	}
 	setStatus := func(name, ip string, ready bool) {
 		t.Helper()
-		p, err := admin.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := corev1.ConditionFalse
-		if ready {
-			st = corev1.ConditionTrue
-		}
-		p.Status.Phase = corev1.PodRunning
-		p.Status.PodIP = ip
-		p.Status.PodIPs = []corev1.PodIP{{IP: ip}}
-		p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: st, LastTransitionTime: metav1.Now()}}
-		if _, err := admin.CoreV1().Pods(ns).UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+		if err := controllertest.SetPodRunning(ctx, admin, ns, name, ready, ip); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,8 +2,6 @@ package garbagecollector_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -13,60 +11,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"kplane/internal/controllers/controllertest"
 	"kplane/internal/controllers/manager"
-	"kplane/internal/controlplane"
 )
-
-// cluster starts an API server and a controller manager running only the
-// named controllers, and returns an admin client.
-func cluster(t *testing.T, names ...string) kubernetes.Interface {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cp, err := controlplane.Start(ctx, controlplane.Config{DataDir: t.TempDir(), Port: 0, Logger: log, EtcdUnsafeNoFsync: true})
-	if err != nil {
-		cancel()
-		t.Fatalf("start control plane: %v", err)
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", cp.ControllerManagerKubeconfig())
-	if err != nil {
-		t.Fatalf("controller manager kubeconfig: %v", err)
-	}
-	m, err := manager.New(manager.Config{RESTConfig: rc, Controllers: names, DisableLeaderElection: true, Logger: log})
-	if err != nil {
-		t.Fatalf("manager: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-		cp.Stop()
-	})
-	select {
-	case <-m.Ready():
-	case err := <-done:
-		t.Fatalf("manager exited: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("manager not ready")
-	}
-	admin, err := cp.AdminConfig()
-	if err != nil {
-		t.Fatalf("admin config: %v", err)
-	}
-	cs, err := kubernetes.NewForConfig(admin)
-	if err != nil {
-		t.Fatalf("client: %v", err)
-	}
-	return cs
-}
 
 func ownerRef(cm *corev1.ConfigMap, block bool) metav1.OwnerReference {
 	return metav1.OwnerReference{APIVersion: "v1", Kind: "ConfigMap", Name: cm.Name, UID: cm.UID, BlockOwnerDeletion: &block}
@@ -82,20 +32,9 @@ func createCM(t *testing.T, cs kubernetes.Interface, ns, name string, refs ...me
 	return cm
 }
 
-// eventually polls cond for up to a minute (generous: the machine may be
-// slow and shared).
-func eventually(t *testing.T, what string, cond func() (bool, error)) {
-	t.Helper()
-	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 60*time.Second, true,
-		func(context.Context) (bool, error) { return cond() })
-	if err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func gone(cs kubernetes.Interface, ns, name string) func() (bool, error) {
-	return func() (bool, error) {
-		_, err := cs.CoreV1().ConfigMaps(ns).Get(context.Background(), name, metav1.GetOptions{})
+func gone(cs kubernetes.Interface, ns, name string) func(context.Context) (bool, error) {
+	return func(ctx context.Context) (bool, error) {
+		_, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return true, nil
 		}
@@ -104,7 +43,7 @@ func gone(cs kubernetes.Interface, ns, name string) func() (bool, error) {
 }
 
 func TestGarbageCollector(t *testing.T) {
-	cs := cluster(t, "garbagecollector")
+	cs := controllertest.Start(t, manager.Config{Controllers: []string{"garbagecollector"}}).Admin
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -118,8 +57,8 @@ func TestGarbageCollector(t *testing.T) {
 			if err := cs.CoreV1().ConfigMaps(ns).Delete(ctx, "owner", metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "dep-1 collected", gone(cs, ns, "dep-1"))
-			eventually(t, "dep-2 collected", gone(cs, ns, "dep-2"))
+			controllertest.Eventually(t, "dep-1 collected", gone(cs, ns, "dep-1"))
+			controllertest.Eventually(t, "dep-2 collected", gone(cs, ns, "dep-2"))
 		}},
 		{"foreground deletes blocking dependents before the owner", func(t *testing.T, ns string) {
 			owner := createCM(t, cs, ns, "owner")
@@ -170,7 +109,7 @@ func TestGarbageCollector(t *testing.T) {
 			if err := cs.CoreV1().ConfigMaps(ns).Delete(ctx, "owner", metav1.DeleteOptions{PropagationPolicy: &or}); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "owner deleted", gone(cs, ns, "owner"))
+			controllertest.Eventually(t, "owner deleted", gone(cs, ns, "owner"))
 			for name, want := range map[string][]types.UID{"dep-1": {other.UID}, "dep-2": nil} {
 				cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
 				if err != nil {
@@ -194,9 +133,9 @@ func TestGarbageCollector(t *testing.T) {
 			createCM(t, cs, ns, "never-owned", never)
 			createCM(t, cs, ns, "mixed", ownerRef(owner, false), never)
 			keep := createCM(t, cs, ns, "kept", ownerRef(owner, false))
-			eventually(t, "wrong-uid collected", gone(cs, ns, "wrong-uid"))
-			eventually(t, "never-owned collected", gone(cs, ns, "never-owned"))
-			eventually(t, "dangling reference removed from mixed", func() (bool, error) {
+			controllertest.Eventually(t, "wrong-uid collected", gone(cs, ns, "wrong-uid"))
+			controllertest.Eventually(t, "never-owned collected", gone(cs, ns, "never-owned"))
+			controllertest.Eventually(t, "dangling reference removed from mixed", func(context.Context) (bool, error) {
 				cm, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, "mixed", metav1.GetOptions{})
 				if err != nil {
 					return false, err
@@ -225,14 +164,14 @@ func TestGarbageCollector(t *testing.T) {
 			if err := cs.RbacV1().ClusterRoles().Delete(ctx, role.Name, metav1.DeleteOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "cluster role binding collected", func() (bool, error) {
+			controllertest.Eventually(t, "cluster role binding collected", func(context.Context) (bool, error) {
 				_, err := cs.RbacV1().ClusterRoleBindings().Get(ctx, ns+"-dep", metav1.GetOptions{})
 				if apierrors.IsNotFound(err) {
 					return true, nil
 				}
 				return false, err
 			})
-			eventually(t, "namespaced dependent collected", gone(cs, ns, "namespaced-dep"))
+			controllertest.Eventually(t, "namespaced dependent collected", gone(cs, ns, "namespaced-dep"))
 		}},
 	}
 	for i, tc := range tests {

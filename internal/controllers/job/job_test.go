@@ -14,9 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 
-	"kplane/internal/controllers"
-	"kplane/internal/controllers/job"
-	"kplane/internal/controllers/ttlafterfinished"
+	"kplane/internal/controllers/controllertest"
+	"kplane/internal/controllers/manager"
 )
 
 const timeout = 60 * time.Second
@@ -100,9 +99,7 @@ func condition(j *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition
 }
 
 func TestJobController(t *testing.T) {
-	c := startEnv(t, map[string]controllers.Constructor{
-		"job-controller": job.New, "ttl-after-finished-controller": ttlafterfinished.New,
-	})
+	c := controllertest.Start(t, manager.Config{Controllers: []string{"job", "ttl-after-finished"}}).Admin
 	ctx := context.Background()
 	ns := "default"
 

@@ -2,8 +2,6 @@ package namespace_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -14,57 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"kplane/internal/controllers/controllertest"
 	"kplane/internal/controllers/manager"
-	"kplane/internal/controlplane"
 )
-
-// cluster starts an API server and a controller manager running only the
-// namespace controller, and returns an admin client.
-func cluster(t *testing.T) kubernetes.Interface {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cp, err := controlplane.Start(ctx, controlplane.Config{DataDir: t.TempDir(), Port: 0, Logger: log, EtcdUnsafeNoFsync: true})
-	if err != nil {
-		cancel()
-		t.Fatalf("start control plane: %v", err)
-	}
-	rc, err := clientcmd.BuildConfigFromFlags("", cp.ControllerManagerKubeconfig())
-	if err != nil {
-		t.Fatalf("controller manager kubeconfig: %v", err)
-	}
-	m, err := manager.New(manager.Config{RESTConfig: rc, Controllers: []string{"namespace"}, DisableLeaderElection: true, Logger: log})
-	if err != nil {
-		t.Fatalf("manager: %v", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-		cp.Stop()
-	})
-	admin, err := cp.AdminConfig()
-	if err != nil {
-		t.Fatalf("admin config: %v", err)
-	}
-	cs, err := kubernetes.NewForConfig(admin)
-	if err != nil {
-		t.Fatalf("client: %v", err)
-	}
-	return cs
-}
-
-func eventually(t *testing.T, what string, cond func(context.Context) (bool, error)) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 60*time.Second, true, cond); err != nil {
-		t.Fatalf("%s: %v", what, err)
-	}
-}
 
 // condition waits until the namespace has condition typ with status True
 // and the given reason and message.
@@ -106,7 +57,7 @@ func pod(name, node string, grace int64) *corev1.Pod {
 }
 
 func TestNamespaceDeletion(t *testing.T) {
-	cs := cluster(t)
+	cs := controllertest.Start(t, manager.Config{Controllers: []string{"namespace"}}).Admin
 	tests := []struct {
 		name string
 		run  func(t *testing.T, ctx context.Context, ns string)
@@ -131,7 +82,7 @@ func TestNamespaceDeletion(t *testing.T) {
 			if err := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "namespace deleted", namespaceGone(cs, ns))
+			controllertest.Eventually(t, "namespace deleted", namespaceGone(cs, ns))
 			cms, err := cs.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
 			if err != nil || len(cms.Items) != 0 {
 				t.Errorf("configmaps left in deleted namespace: %v %v", cms, err)
@@ -167,7 +118,7 @@ func TestNamespaceDeletion(t *testing.T) {
 			if _, err := cs.CoreV1().ConfigMaps(ns).Patch(ctx, "held", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "namespace deleted once the finalizer is gone", namespaceGone(cs, ns))
+			controllertest.Eventually(t, "namespace deleted once the finalizer is gone", namespaceGone(cs, ns))
 		}},
 		{"a bound pod with no kubelet holds the namespace until force-deleted", func(t *testing.T, ctx context.Context, ns string) {
 			if _, err := cs.CoreV1().Pods(ns).Create(ctx, pod("bound", "node-that-never-answers", 1), metav1.CreateOptions{}); err != nil {
@@ -187,7 +138,7 @@ func TestNamespaceDeletion(t *testing.T) {
 			if err := cs.CoreV1().Pods(ns).Delete(ctx, "bound", metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "namespace deleted once the pod is gone", namespaceGone(cs, ns))
+			controllertest.Eventually(t, "namespace deleted once the pod is gone", namespaceGone(cs, ns))
 		}},
 	}
 	for i, tc := range tests {

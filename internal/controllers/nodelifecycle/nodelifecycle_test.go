@@ -2,8 +2,6 @@ package nodelifecycle_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,27 +14,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 
-	"kplane/internal/controllers"
+	"kplane/internal/controllers/controllertest"
+	"kplane/internal/controllers/manager"
 	"kplane/internal/controllers/nodelifecycle"
-	"kplane/internal/controlplane"
 )
-
-// asServiceAccount impersonates kube-system/<sa> so the controllers run
-// with their bootstrap RBAC roles.
-func asServiceAccount(base *rest.Config, sa string) kubernetes.Interface {
-	cfg := rest.CopyConfig(base)
-	cfg.Impersonate = rest.ImpersonationConfig{
-		UserName: "system:serviceaccount:kube-system:" + sa,
-		Groups:   []string{"system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"},
-	}
-	return kubernetes.NewForConfigOrDie(cfg)
-}
 
 func readyNode(name string, heartbeat time.Time) *corev1.Node {
 	return &corev1.Node{
@@ -116,17 +100,8 @@ func hasTaint(n *corev1.Node, key string, effect corev1.TaintEffect) bool {
 func TestNodeLifecycleLeaseExpiryTaintsAndEvicts(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cp, err := controlplane.Start(ctx, controlplane.Config{DataDir: t.TempDir(), Port: 0,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), EtcdUnsafeNoFsync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cp.Stop()
-	adminCfg, err := cp.AdminConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := kubernetes.NewForConfigOrDie(adminCfg)
+	env := controllertest.NewControlPlane(t)
+	admin := env.Admin
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -163,10 +138,7 @@ func TestNodeLifecycleLeaseExpiryTaintsAndEvicts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		created.Status.Phase = corev1.PodRunning
-		created.Status.PodIP = "10.0.0.1"
-		created.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-		if _, err := admin.CoreV1().Pods("default").UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+		if err := controllertest.SetPodRunning(ctx, admin, "default", created.Name, true, "10.0.0.1"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -175,30 +147,12 @@ func TestNodeLifecycleLeaseExpiryTaintsAndEvicts(t *testing.T) {
 
 	// The controllers, with short durations, as their service accounts.
 	reg := prometheus.NewRegistry()
-	factory := informers.NewSharedInformerFactory(admin, 0)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	build := func(sa string, ctor controllers.Constructor) controllers.Controller {
-		c, err := ctor(controllers.Context{Client: asServiceAccount(adminCfg, sa), Informers: factory, Logger: log,
-			Metrics: reg, Queues: controllers.NewQueueMetrics(prometheus.NewRegistry()), Clock: clock.RealClock{}, Workers: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	running := []controllers.Controller{
-		build("node-controller", nodelifecycle.NewWithOptions(nodelifecycle.Options{NodeMonitorGracePeriod: 3 * time.Second, NodeMonitorPeriod: 500 * time.Millisecond})),
-		build("taint-eviction-controller", nodelifecycle.NewTaintEviction),
-	}
-	factory.Start(ctx.Done())
-	defer func() { cancel(); factory.Shutdown() }()
-	for _, c := range running {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := c.Run(ctx); err != nil {
-				t.Errorf("%s: %v", c.Name(), err)
-			}
-		}()
+	err := env.RunManager(manager.Config{
+		Controllers: []string{nodelifecycle.Name, nodelifecycle.TaintEvictionName}, Metrics: reg,
+		NodeLifecycle: nodelifecycle.Options{NodeMonitorGracePeriod: 3 * time.Second, NodeMonitorPeriod: 500 * time.Millisecond},
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	poll := func(what string, cond func() (bool, error)) {

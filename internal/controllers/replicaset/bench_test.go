@@ -91,7 +91,7 @@ func BenchmarkManyReplicationControllers(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		ns := c.namespace(b, fmt.Sprintf("bench-%d", i))
+		ns := c.Namespace(b, fmt.Sprintf("bench-%d", i))
 		pc := c.countPods(b, ns)
 		counter.reset()
 		b.StartTimer()

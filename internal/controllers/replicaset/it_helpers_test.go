@@ -2,73 +2,45 @@ package replicaset_test
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"sync"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 
+	"kplane/internal/controllers/controllertest"
 	"kplane/internal/controllers/manager"
-	"kplane/internal/controlplane"
 )
 
-// cluster is one control plane plus a controller manager running the
-// replicaset and replicationcontroller controllers, shared by the
-// integration tests of this package.
+// cluster is a control plane plus a controller manager running the
+// replicaset and replicationcontroller controllers.
 type cluster struct {
-	cp       *controlplane.ControlPlane
-	adminCfg *rest.Config
-	admin    kubernetes.Interface
+	*controllertest.Env
+	admin kubernetes.Interface
 }
 
-var (
-	shared     *cluster
-	sharedErr  error
-	sharedOnce sync.Once
-	stopShared func()
-)
+// shared is the cluster the integration tests of this package share.
+var shared = controllertest.Shared{Config: manager.Config{Controllers: []string{"replicaset", "replicationcontroller"}}}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if stopShared != nil {
-		stopShared()
-	}
+	shared.Stop()
 	os.Exit(code)
 }
 
 // startCluster starts the shared cluster on first use.
 func startCluster(t testing.TB) *cluster {
 	t.Helper()
-	sharedOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kplane-rs-it-")
-		if err != nil {
-			sharedErr = err
-			return
-		}
-		var c *cluster
-		var stop func()
-		c, stop, sharedErr = newCluster(dir, nil, false, 0)
-		shared = c
-		stopShared = func() { stop(); _ = os.RemoveAll(dir) }
-	})
-	if sharedErr != nil {
-		t.Fatalf("start cluster: %v", sharedErr)
-	}
-	return shared
+	env := shared.Get(t)
+	return &cluster{Env: env, admin: env.Admin}
 }
 
 // newCluster starts a control plane in dir and a controller manager with
@@ -78,75 +50,31 @@ func startCluster(t testing.TB) *cluster {
 // manager's own role, like upstream's, cannot write pods. qps is the
 // manager's --kube-api-qps (burst twice that); 0 keeps its default.
 func newCluster(dir string, wrap func(rest.Config) rest.Config, rootCreds bool, qps float32) (*cluster, func(), error) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	// The control plane outlives the manager, so that the manager's last
-	// writes (events) still reach it on shutdown.
-	cp, err := controlplane.Start(context.Background(), controlplane.Config{DataDir: dir, Port: 0, Logger: log, EtcdUnsafeNoFsync: true})
+	env, err := controllertest.StartControlPlane(dir)
 	if err != nil {
-		cancel()
-		return nil, nil, fmt.Errorf("control plane: %w", err)
-	}
-	adminCfg, err := cp.AdminConfig()
-	if err != nil {
-		cancel()
-		cp.Stop()
 		return nil, nil, err
 	}
-	adminCfg.QPS, adminCfg.Burst = 500, 1000
-	admin := kubernetes.NewForConfigOrDie(adminCfg)
-	cmCfg, err := clientcmd.BuildConfigFromFlags("", cp.ControllerManagerKubeconfig())
+	cmCfg, err := env.ControllerManagerConfig()
 	if err != nil {
-		cancel()
-		cp.Stop()
+		_ = env.Stop()
 		return nil, nil, err
 	}
 	if rootCreds {
-		cmCfg = rest.CopyConfig(adminCfg)
+		cmCfg = rest.CopyConfig(env.AdminConfig)
 		cmCfg.QPS, cmCfg.Burst = 0, 0 // the manager's defaults
 	}
 	if wrap != nil {
 		*cmCfg = wrap(*cmCfg)
 	}
-	m, err := manager.New(manager.Config{
+	err = env.RunManager(manager.Config{
 		RESTConfig: cmCfg, Controllers: []string{"replicaset", "replicationcontroller"},
-		DisableLeaderElection: true, DisableServiceAccountCredentials: rootCreds, Logger: log,
-		QPS: qps, Burst: int(2 * qps),
+		DisableServiceAccountCredentials: rootCreds, QPS: qps, Burst: int(2 * qps),
 	})
 	if err != nil {
-		cancel()
-		cp.Stop()
-		return nil, nil, fmt.Errorf("manager: %w", err)
+		_ = env.Stop()
+		return nil, nil, err
 	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	select {
-	case <-m.Ready():
-	case err := <-done:
-		cancel()
-		cp.Stop()
-		return nil, nil, fmt.Errorf("manager exited: %w", err)
-	case <-time.After(60 * time.Second):
-		cancel()
-		cp.Stop()
-		return nil, nil, fmt.Errorf("manager not ready")
-	}
-	stop := func() {
-		cancel()
-		<-done
-		cp.Stop()
-	}
-	return &cluster{cp: cp, adminCfg: adminCfg, admin: admin}, stop, nil
-}
-
-// namespace creates a fresh namespace for one test.
-func (c *cluster) namespace(t testing.TB, name string) string {
-	t.Helper()
-	_, err := c.admin.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatalf("create namespace %s: %v", name, err)
-	}
-	return name
+	return &cluster{Env: env, admin: env.Admin}, func() { _ = env.Stop() }, nil
 }
 
 // podCounter counts every distinct pod ever seen in a namespace, to prove
@@ -195,14 +123,6 @@ func (pc *podCounter) live() []*corev1.Pod {
 	return out
 }
 
-// poll waits up to a minute for cond.
-func poll(t testing.TB, what string, cond func(ctx context.Context) (bool, error)) {
-	t.Helper()
-	if err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 60*time.Second, true, cond); err != nil {
-		t.Fatalf("waiting for %s: %v", what, err)
-	}
-}
-
 func replicaSet(ns, name string, n int32, app string) *appsv1.ReplicaSet {
 	labels := map[string]string{"app": app}
 	return &appsv1.ReplicaSet{
@@ -231,19 +151,6 @@ func replicationController(ns, name string, n int32, app string) *corev1.Replica
 			},
 		},
 	}
-}
-
-// markReady plays kubelet: the pod runs and is Ready since now.
-func markReady(ctx context.Context, c kubernetes.Interface, pod *corev1.Pod) error {
-	p, err := c.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
-	if err != nil {
-		return err
-	}
-	now := metav1.Now()
-	p.Status.Phase = corev1.PodRunning
-	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now}}
-	_, err = c.CoreV1().Pods(pod.Namespace).UpdateStatus(ctx, p, metav1.UpdateOptions{})
-	return err
 }
 
 // controllerOf returns the controller reference of pod, nil if none, and

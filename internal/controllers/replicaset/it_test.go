@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
+	"kplane/internal/controllers/controllertest"
 )
 
 func scaleRS(t *testing.T, c *cluster, ns, name string, n int32) {
@@ -36,7 +37,7 @@ func scaleRS(t *testing.T, c *cluster, ns, name string, n int32) {
 func waitRS(t *testing.T, c *cluster, pc *podCounter, ns, name string, n int32) *appsv1.ReplicaSet {
 	t.Helper()
 	var rs *appsv1.ReplicaSet
-	poll(t, fmt.Sprintf("%s/%s at %d replicas", ns, name, n), func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, fmt.Sprintf("%s/%s at %d replicas", ns, name, n), func(ctx context.Context) (bool, error) {
 		var err error
 		if rs, err = c.admin.AppsV1().ReplicaSets(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
 			return false, err
@@ -49,7 +50,7 @@ func waitRS(t *testing.T, c *cluster, pc *podCounter, ns, name string, n int32) 
 func TestScaleReplicaSet(t *testing.T) {
 	c := startCluster(t)
 	ctx := context.Background()
-	ns := c.namespace(t, "scale")
+	ns := c.Namespace(t, "scale")
 	pc := c.countPods(t, ns)
 	rs, err := c.admin.AppsV1().ReplicaSets(ns).Create(ctx, replicaSet(ns, "web", 0, "web"), metav1.CreateOptions{})
 	if err != nil {
@@ -95,7 +96,7 @@ func TestManyReplicaSetsNoDuplicates(t *testing.T) {
 	const sets, per = 50, 20
 	c := startCluster(t)
 	ctx := context.Background()
-	ns := c.namespace(t, "many")
+	ns := c.Namespace(t, "many")
 	pc := c.countPods(t, ns)
 	var wg sync.WaitGroup
 	errs := make(chan error, sets)
@@ -114,7 +115,7 @@ func TestManyReplicaSetsNoDuplicates(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	poll(t, "all pods", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "all pods", func(ctx context.Context) (bool, error) {
 		list, err := c.admin.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err
@@ -157,7 +158,7 @@ func TestManyReplicaSetsNoDuplicates(t *testing.T) {
 func TestAdoptAndRelease(t *testing.T) {
 	c := startCluster(t)
 	ctx := context.Background()
-	ns := c.namespace(t, "adopt")
+	ns := c.Namespace(t, "adopt")
 	pc := c.countPods(t, ns)
 	orphan := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "orphan", Namespace: ns, Labels: map[string]string{"app": "adopt"}},
@@ -171,7 +172,7 @@ func TestAdoptAndRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "adoption", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "adoption", func(ctx context.Context) (bool, error) {
 		p, err := c.admin.CoreV1().Pods(ns).Get(ctx, "orphan", metav1.GetOptions{})
 		if err != nil {
 			return false, err
@@ -193,14 +194,14 @@ func TestAdoptAndRelease(t *testing.T) {
 	if _, err := c.admin.CoreV1().Pods(ns).Update(ctx, p, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "release", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "release", func(ctx context.Context) (bool, error) {
 		p, err := c.admin.CoreV1().Pods(ns).Get(ctx, "orphan", metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
 		return len(p.OwnerReferences) == 0, nil
 	})
-	poll(t, "replacement", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "replacement", func(ctx context.Context) (bool, error) {
 		rs, err := c.admin.AppsV1().ReplicaSets(ns).Get(ctx, "adopter", metav1.GetOptions{})
 		return err == nil && rs.Status.Replicas == 1 && len(pc.live()) == 2, err
 	})
@@ -212,7 +213,7 @@ func TestAdoptAndRelease(t *testing.T) {
 func TestReadyAndAvailableReplicas(t *testing.T) {
 	c := startCluster(t)
 	ctx := context.Background()
-	ns := c.namespace(t, "ready")
+	ns := c.Namespace(t, "ready")
 	pc := c.countPods(t, ns)
 	tests := []struct {
 		name            string
@@ -229,7 +230,7 @@ func TestReadyAndAvailableReplicas(t *testing.T) {
 				t.Fatal(err)
 			}
 			var mine []*corev1.Pod
-			poll(t, "pods", func(ctx context.Context) (bool, error) {
+			controllertest.Eventually(t, "pods", func(ctx context.Context) (bool, error) {
 				mine = mine[:0]
 				for _, p := range pc.live() {
 					if p.Labels["app"] == tc.name {
@@ -239,12 +240,12 @@ func TestReadyAndAvailableReplicas(t *testing.T) {
 				return len(mine) == 3, nil
 			})
 			for _, p := range mine[:2] {
-				if err := markReady(ctx, c.admin, p); err != nil {
+				if err := controllertest.SetPodReady(ctx, c.admin, p.Namespace, p.Name); err != nil {
 					t.Fatal(err)
 				}
 			}
 			var seenUnavailable bool
-			poll(t, "2 ready and available", func(ctx context.Context) (bool, error) {
+			controllertest.Eventually(t, "2 ready and available", func(ctx context.Context) (bool, error) {
 				rs, err := c.admin.AppsV1().ReplicaSets(ns).Get(ctx, tc.name, metav1.GetOptions{})
 				if err != nil {
 					return false, err
@@ -264,13 +265,13 @@ func TestReadyAndAvailableReplicas(t *testing.T) {
 func TestTerminatingReplicas(t *testing.T) {
 	c := startCluster(t)
 	ctx := context.Background()
-	ns := c.namespace(t, "terminating")
+	ns := c.Namespace(t, "terminating")
 	in := replicaSet(ns, "held", 2, "held")
 	in.Spec.Template.Finalizers = []string{"example.com/hold"}
 	if _, err := c.admin.AppsV1().ReplicaSets(ns).Create(ctx, in, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "2 replicas", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "2 replicas", func(ctx context.Context) (bool, error) {
 		rs, err := c.admin.AppsV1().ReplicaSets(ns).Get(ctx, "held", metav1.GetOptions{})
 		return err == nil && rs.Status.Replicas == 2, err
 	})
@@ -282,7 +283,7 @@ func TestTerminatingReplicas(t *testing.T) {
 	if _, err := c.admin.AppsV1().ReplicaSets(ns).UpdateScale(ctx, "held", sc, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "1 replica and 1 terminating", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "1 replica and 1 terminating", func(ctx context.Context) (bool, error) {
 		rs, err := c.admin.AppsV1().ReplicaSets(ns).Get(ctx, "held", metav1.GetOptions{})
 		return err == nil && rs.Status.Replicas == 1 && ptr.Deref(rs.Status.TerminatingReplicas, -1) == 1, err
 	})
@@ -302,7 +303,7 @@ func TestTerminatingReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	poll(t, "terminating gone", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "terminating gone", func(ctx context.Context) (bool, error) {
 		rs, err := c.admin.AppsV1().ReplicaSets(ns).Get(ctx, "held", metav1.GetOptions{})
 		return err == nil && rs.Status.Replicas == 1 && ptr.Deref(rs.Status.TerminatingReplicas, -1) == 0, err
 	})
@@ -315,14 +316,14 @@ func TestReplicationControllerKubectlScale(t *testing.T) {
 	}
 	c := startCluster(t)
 	ctx := context.Background()
-	ns := c.namespace(t, "rc")
+	ns := c.Namespace(t, "rc")
 	pc := c.countPods(t, ns)
 	rc, err := c.admin.CoreV1().ReplicationControllers(ns).Create(ctx, replicationController(ns, "legacy", 1, "legacy"), metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	kcfg := filepath.Join(t.TempDir(), "kubeconfig")
-	data, err := os.ReadFile(c.cp.Kubeconfig)
+	data, err := os.ReadFile(c.CP.Kubeconfig)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +332,7 @@ func TestReplicationControllerKubectlScale(t *testing.T) {
 	}
 	waitRC := func(n int32) {
 		t.Helper()
-		poll(t, fmt.Sprintf("rc at %d", n), func(ctx context.Context) (bool, error) {
+		controllertest.Eventually(t, fmt.Sprintf("rc at %d", n), func(ctx context.Context) (bool, error) {
 			got, err := c.admin.CoreV1().ReplicationControllers(ns).Get(ctx, "legacy", metav1.GetOptions{})
 			if err != nil {
 				return false, err
@@ -359,7 +360,7 @@ func TestReplicationControllerKubectlScale(t *testing.T) {
 	if got := pc.total(); got != 3 {
 		t.Errorf("%d pods created over 1->3->1, want 3", got)
 	}
-	poll(t, "events", func(ctx context.Context) (bool, error) {
+	controllertest.Eventually(t, "events", func(ctx context.Context) (bool, error) {
 		evs, err := c.admin.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err

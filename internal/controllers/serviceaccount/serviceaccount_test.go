@@ -2,8 +2,6 @@ package serviceaccount_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,39 +9,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"kplane/internal/controllers/controllertest"
 	"kplane/internal/controllers/manager"
-	"kplane/internal/controlplane"
 )
 
 func TestDefaultServiceAccountCreatedAndRecreated(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cp, err := controlplane.Start(ctx, controlplane.Config{DataDir: t.TempDir(), Port: 0, Logger: log, EtcdUnsafeNoFsync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cp.Stop()
-	cmCfg, err := clientcmd.BuildConfigFromFlags("", cp.ControllerManagerKubeconfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := manager.New(manager.Config{RESTConfig: cmCfg, Controllers: []string{"serviceaccount"}, DisableLeaderElection: true, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-
-	adminCfg, err := cp.AdminConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := kubernetes.NewForConfigOrDie(adminCfg)
+	ctx := context.Background()
+	admin := controllertest.Start(t, manager.Config{Controllers: []string{"serviceaccount"}}).Admin
 	if _, err := admin.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "team-a"}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +40,7 @@ func TestDefaultServiceAccountCreatedAndRecreated(t *testing.T) {
 	if err := admin.CoreV1().ServiceAccounts("team-a").Delete(ctx, "default", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
 		got, err := admin.CoreV1().ServiceAccounts("team-a").Get(ctx, "default", metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			return false, nil

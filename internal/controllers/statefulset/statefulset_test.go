@@ -15,8 +15,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
-	"kplane/internal/controllers"
-	"kplane/internal/controllers/statefulset"
+	"kplane/internal/controllers/controllertest"
+	"kplane/internal/controllers/manager"
 )
 
 const timeout = 60 * time.Second
@@ -49,15 +49,13 @@ func absent(ctx context.Context, t *testing.T, c kubernetes.Interface, name stri
 
 func markReady(ctx context.Context, t *testing.T, c kubernetes.Interface, p *corev1.Pod) {
 	t.Helper()
-	p.Status.Phase = corev1.PodRunning
-	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-	if _, err := c.CoreV1().Pods("default").UpdateStatus(ctx, p, metav1.UpdateOptions{}); err != nil {
+	if err := controllertest.SetPodReady(ctx, c, "default", p.Name); err != nil {
 		t.Fatalf("mark %s ready: %v", p.Name, err)
 	}
 }
 
 func TestStatefulSetOrderedReady(t *testing.T) {
-	c := startEnv(t, map[string]controllers.Constructor{"statefulset-controller": statefulset.New})
+	c := controllertest.Start(t, manager.Config{Controllers: []string{"statefulset"}}).Admin
 	ctx := context.Background()
 	lbls := map[string]string{"app": "web"}
 	set := &appsv1.StatefulSet{
