@@ -2,20 +2,13 @@ package cronjob
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -35,7 +28,7 @@ type Controller struct {
 	log      *slog.Logger
 	clock    clock.WithTicker
 	workers  int
-	events   record.EventBroadcaster
+	events   *controllers.Events
 	recorder record.EventRecorder
 }
 
@@ -45,14 +38,13 @@ var _ controllers.Controller = (*Controller)(nil)
 func New(cc controllers.Context) (controllers.Controller, error) {
 	cjInf := cc.Informers.Batch().V1().CronJobs()
 	jobInf := cc.Informers.Batch().V1().Jobs()
-	events := record.NewBroadcaster()
+	events := controllers.NewEvents(cc.Client, "cronjob-controller")
 	c := &Controller{
 		client: cc.Client, cronJobs: cjInf.Lister(), jobs: jobInf.Lister(),
 		synced: []cache.InformerSynced{cjInf.Informer().HasSynced, jobInf.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "cronjob", MetricsProvider: cc.Queues}),
-		log: cc.Logger, clock: cc.Clock, workers: cc.Workers,
-		events: events, recorder: events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "cronjob-controller"}),
+		queue:  controllers.NewQueue[string](cc, "cronjob"),
+		log:    cc.Logger, clock: cc.Clock, workers: cc.Workers,
+		events: events, recorder: events,
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -92,38 +84,12 @@ func (c *Controller) Name() string { return "cronjob" }
 // Run implements controllers.Controller.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
-	c.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-	defer c.events.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return errors.New("cronjob caches did not sync")
+	defer c.events.Start()()
+	if err := controllers.WaitForSync(ctx, "cronjob", c.synced...); err != nil {
+		return err
 	}
-	var wg sync.WaitGroup
-	for range c.workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	controllers.RunWorkers(ctx, c.queue, c.workers, c.sync, c.log)
 	return nil
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		key, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		err := c.sync(ctx, key)
-		if err == nil {
-			c.queue.Forget(key)
-		} else {
-			if ctx.Err() == nil {
-				c.log.Info("sync failed, requeueing", "key", key, "err", err)
-			}
-			c.queue.AddRateLimited(key)
-		}
-		c.queue.Done(key)
-	}
 }
 
 func (c *Controller) enqueue(obj any) {

@@ -2,20 +2,14 @@ package daemonset
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -42,7 +36,7 @@ type Controller struct {
 	clock     clock.WithTicker
 	workers   int
 	exp       *expectations
-	events    record.EventBroadcaster
+	events    *controllers.Events
 	recorder  record.EventRecorder
 }
 
@@ -57,16 +51,15 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 	if err := addOwnerUIDIndex(podInf.Informer()); err != nil {
 		return nil, err
 	}
-	events := record.NewBroadcaster()
+	events := controllers.NewEvents(cc.Client, "daemonset-controller")
 	c := &Controller{
 		client: cc.Client, sets: dsInf.Lister(), nodes: nodeInf.Lister(), revisions: crInf.Lister(),
 		pods: podInf.Informer().GetIndexer(),
 		synced: []cache.InformerSynced{dsInf.Informer().HasSynced, nodeInf.Informer().HasSynced,
 			podInf.Informer().HasSynced, crInf.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "daemonset", MetricsProvider: cc.Queues}),
-		log: cc.Logger, clock: cc.Clock, workers: cc.Workers, exp: newExpectations(),
-		events: events, recorder: events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "daemonset-controller"}),
+		queue: controllers.NewQueue[string](cc, "daemonset"),
+		log:   cc.Logger, clock: cc.Clock, workers: cc.Workers, exp: newExpectations(),
+		events: events, recorder: events,
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -119,38 +112,12 @@ func (c *Controller) Name() string { return "daemonset" }
 // Run implements controllers.Controller.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
-	c.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-	defer c.events.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return errors.New("daemonset caches did not sync")
+	defer c.events.Start()()
+	if err := controllers.WaitForSync(ctx, "daemonset", c.synced...); err != nil {
+		return err
 	}
-	var wg sync.WaitGroup
-	for range c.workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	controllers.RunWorkers(ctx, c.queue, c.workers, c.sync, c.log)
 	return nil
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		key, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		err := c.sync(ctx, key)
-		if err == nil {
-			c.queue.Forget(key)
-		} else {
-			if ctx.Err() == nil {
-				c.log.Info("sync failed, requeueing", "key", key, "err", err)
-			}
-			c.queue.AddRateLimited(key)
-		}
-		c.queue.Done(key)
-	}
 }
 
 func (c *Controller) enqueue(obj any) {

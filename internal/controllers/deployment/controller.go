@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,10 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -59,7 +55,7 @@ type Controller struct {
 	log      *slog.Logger
 	clock    clock.WithTicker
 	workers  int
-	events   record.EventBroadcaster
+	events   *controllers.Events
 	recorder record.EventRecorder
 	metrics  *syncMetrics
 }
@@ -85,15 +81,14 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 	if err != nil {
 		return nil, err
 	}
-	events := record.NewBroadcaster()
+	events := controllers.NewEvents(cc.Client, "deployment-controller")
 	c := &Controller{
 		client: cc.Client, dLister: dInf.Lister(), rsLister: rsInf.Lister(),
 		rsIndex: rsInf.Informer().GetIndexer(), podIndex: podInf.Informer().GetIndexer(),
 		synced: []cache.InformerSynced{dInf.Informer().HasSynced, rsInf.Informer().HasSynced, podInf.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "deployment", MetricsProvider: cc.Queues}),
-		log: cc.Logger, clock: cc.Clock, workers: cc.Workers, metrics: metrics,
-		events: events, recorder: events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "deployment-controller"}),
+		queue:  controllers.NewQueue[string](cc, "deployment"),
+		log:    cc.Logger, clock: cc.Clock, workers: cc.Workers, metrics: metrics,
+		events: events, recorder: events,
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -218,24 +213,15 @@ func (c *Controller) Name() string { return "deployment" }
 // the workers until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
-	c.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-	defer c.events.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return errors.New("deployment caches did not sync")
+	defer c.events.Start()()
+	if err := controllers.WaitForSync(ctx, "deployment", c.synced...); err != nil {
+		return err
 	}
-	var wg sync.WaitGroup
-	for range c.workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	controllers.RunLoops(ctx, c.workers, func(ctx context.Context) {
+		for c.processNext(ctx) {
+		}
+	}, c.queue)
 	return nil
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.processNext(ctx) {
-	}
 }
 
 func (c *Controller) processNext(ctx context.Context) bool {

@@ -2,7 +2,6 @@ package endpoints
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -14,14 +13,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
 	"kplane/internal/controllers"
@@ -46,8 +41,7 @@ type Controller struct {
 	queue     workqueue.TypedRateLimitingInterface[string]
 	trigger   *TriggerTimeTracker
 
-	broadcaster record.EventBroadcaster
-	recorder    record.EventRecorder
+	events *controllers.Events
 
 	staleMu sync.Mutex // guards stale
 	// stale maps a service key to the resourceVersion of Endpoints this
@@ -68,17 +62,14 @@ func New(ctx controllers.Context) (controllers.Controller, error) {
 	svcs := ctx.Informers.Core().V1().Services()
 	pods := ctx.Informers.Core().V1().Pods()
 	eps := ctx.Informers.Core().V1().Endpoints()
-	broadcaster := record.NewBroadcaster()
 	c := &Controller{
 		client: ctx.Client, log: log, workers: max(ctx.Workers, 1),
 		svcLister: svcs.Lister(), podLister: pods.Lister(), epLister: eps.Lister(),
-		synced: []cache.InformerSynced{svcs.Informer().HasSynced, pods.Informer().HasSynced, eps.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "endpoint", MetricsProvider: ctx.Queues, Clock: ctx.Clock}),
-		trigger:     NewTriggerTimeTracker(),
-		broadcaster: broadcaster,
-		recorder:    broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "endpoint-controller"}),
-		stale:       map[string]string{},
+		synced:  []cache.InformerSynced{svcs.Informer().HasSynced, pods.Informer().HasSynced, eps.Informer().HasSynced},
+		queue:   controllers.NewQueue[string](ctx, "endpoint"),
+		trigger: NewTriggerTimeTracker(),
+		events:  controllers.NewEvents(ctx.Client, "endpoint-controller"),
+		stale:   map[string]string{},
 	}
 	enqueue := func(obj any) {
 		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
@@ -126,29 +117,18 @@ func (c *Controller) Name() string { return Name }
 
 // Run syncs services until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
-	c.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-	defer c.broadcaster.Shutdown()
+	defer c.events.Start()()
 	defer c.queue.ShutDown()
 	c.log.Info("starting controller")
 	defer c.log.Info("shutting down controller")
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return errors.New("caches did not sync")
+	if err := controllers.WaitForSync(ctx, Name, c.synced...); err != nil {
+		return err
 	}
 	c.checkLeftoverEndpoints()
-	var wg sync.WaitGroup
-	for i := 0; i < c.workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wait.UntilWithContext(ctx, func(ctx context.Context) {
-				for c.processNext(ctx) {
-				}
-			}, time.Second)
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	controllers.RunLoops(ctx, c.workers, func(ctx context.Context) {
+		for c.processNext(ctx) {
+		}
+	}, c.queue)
 	return nil
 }
 
@@ -279,10 +259,10 @@ func (c *Controller) syncService(ctx context.Context, key string) error {
 			return nil
 		}
 		if create {
-			c.recorder.Eventf(next, corev1.EventTypeWarning, "FailedToCreateEndpoint", "Failed to create endpoint for service %v/%v: %v", ns, name, err)
+			c.events.Eventf(next, corev1.EventTypeWarning, "FailedToCreateEndpoint", "Failed to create endpoint for service %v/%v: %v", ns, name, err)
 			return fmt.Errorf("create endpoints %s: %w", key, err)
 		}
-		c.recorder.Eventf(next, corev1.EventTypeWarning, "FailedToUpdateEndpoint", "Failed to update endpoint %v/%v: %v", ns, name, err)
+		c.events.Eventf(next, corev1.EventTypeWarning, "FailedToUpdateEndpoint", "Failed to update endpoint %v/%v: %v", ns, name, err)
 		return fmt.Errorf("update endpoints %s: %w", key, err)
 	}
 	if updated != nil && updated.ResourceVersion != cur.ResourceVersion {

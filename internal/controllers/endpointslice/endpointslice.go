@@ -5,21 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	discoverylisters "k8s.io/client-go/listers/discovery/v1"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
 
 	"kplane/internal/controllers"
@@ -52,8 +46,7 @@ type Controller struct {
 	trigger     *endpoints.TriggerTimeTracker
 	tracker     *tracker
 
-	broadcaster record.EventBroadcaster
-	recorder    record.EventRecorder
+	events *controllers.Events
 }
 
 var _ controllers.Controller = (*Controller)(nil)
@@ -69,17 +62,14 @@ func New(ctx controllers.Context) (controllers.Controller, error) {
 	pods := ctx.Informers.Core().V1().Pods()
 	nodes := ctx.Informers.Core().V1().Nodes()
 	sl := ctx.Informers.Discovery().V1().EndpointSlices()
-	broadcaster := record.NewBroadcaster()
 	c := &Controller{
 		client: ctx.Client, log: log, workers: max(ctx.Workers, 1), maxPerSlice: MaxEndpointsPerSlice,
 		svcLister: svcs.Lister(), podLister: pods.Lister(), nodeLister: nodes.Lister(), sliceLister: sl.Lister(),
-		synced: []cache.InformerSynced{svcs.Informer().HasSynced, pods.Informer().HasSynced, nodes.Informer().HasSynced, sl.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "endpoint_slice", MetricsProvider: ctx.Queues, Clock: ctx.Clock}),
-		trigger:     endpoints.NewTriggerTimeTracker(),
-		tracker:     newTracker(),
-		broadcaster: broadcaster,
-		recorder:    broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "endpoint-slice-controller"}),
+		synced:  []cache.InformerSynced{svcs.Informer().HasSynced, pods.Informer().HasSynced, nodes.Informer().HasSynced, sl.Informer().HasSynced},
+		queue:   controllers.NewQueue[string](ctx, "endpoint_slice"),
+		trigger: endpoints.NewTriggerTimeTracker(),
+		tracker: newTracker(),
+		events:  controllers.NewEvents(ctx.Client, "endpoint-slice-controller"),
 	}
 	enqueue := func(obj any) {
 		if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
@@ -145,28 +135,17 @@ func (c *Controller) Name() string { return Name }
 
 // Run syncs services until ctx ends.
 func (c *Controller) Run(ctx context.Context) error {
-	c.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-	defer c.broadcaster.Shutdown()
+	defer c.events.Start()()
 	defer c.queue.ShutDown()
 	c.log.Info("starting controller")
 	defer c.log.Info("shutting down controller")
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return errors.New("caches did not sync")
+	if err := controllers.WaitForSync(ctx, Name, c.synced...); err != nil {
+		return err
 	}
-	var wg sync.WaitGroup
-	for i := 0; i < c.workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wait.UntilWithContext(ctx, func(ctx context.Context) {
-				for c.processNext(ctx) {
-				}
-			}, time.Second)
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	controllers.RunLoops(ctx, c.workers, func(ctx context.Context) {
+		for c.processNext(ctx) {
+		}
+	}, c.queue)
 	return nil
 }
 
@@ -243,7 +222,7 @@ func (c *Controller) syncService(ctx context.Context, key string) error {
 		return nil
 	}
 	if err := c.apply(ctx, key, p, trigger); err != nil {
-		c.recorder.Eventf(svc, corev1.EventTypeWarning, "FailedToUpdateEndpointSlices", "Error updating Endpoint Slices for Service %s/%s: %v", ns, name, err)
+		c.events.Eventf(svc, corev1.EventTypeWarning, "FailedToUpdateEndpointSlices", "Error updating Endpoint Slices for Service %s/%s: %v", ns, name, err)
 		return err
 	}
 	return nil

@@ -2,7 +2,6 @@ package job
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -13,10 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
-	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -44,7 +40,7 @@ type Controller struct {
 	exp      *expectations
 	written  *writtenStore
 	backoff  *backoffStore
-	events   record.EventBroadcaster
+	events   *controllers.Events
 	recorder record.EventRecorder
 }
 
@@ -57,16 +53,14 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 	if err := AddOwnerUIDIndex(podInf.Informer()); err != nil {
 		return nil, err
 	}
-	events := record.NewBroadcaster()
+	events := controllers.NewEvents(cc.Client, "job-controller")
 	c := &Controller{
 		client: cc.Client, jobs: jobInf.Lister(), pods: podInf.Informer().GetIndexer(),
-		synced: []cache.InformerSynced{jobInf.Informer().HasSynced, podInf.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "job", MetricsProvider: cc.Queues}),
-		orphans: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "job_orphan_pod", MetricsProvider: cc.Queues}),
-		log: cc.Logger, clock: cc.Clock, workers: cc.Workers, exp: newExpectations(), backoff: newBackoffStore(), written: newWrittenStore(),
-		events: events, recorder: events.NewRecorder(scheme.Scheme, corev1.EventSource{Component: "job-controller"}),
+		synced:  []cache.InformerSynced{jobInf.Informer().HasSynced, podInf.Informer().HasSynced},
+		queue:   controllers.NewQueue[string](cc, "job"),
+		orphans: controllers.NewQueue[string](cc, "job_orphan_pod"),
+		log:     cc.Logger, clock: cc.Clock, workers: cc.Workers, exp: newExpectations(), backoff: newBackoffStore(), written: newWrittenStore(),
+		events: events, recorder: events,
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -134,49 +128,15 @@ func (c *Controller) Name() string { return "job" }
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
 	defer c.orphans.ShutDown()
-	c.events.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: c.client.CoreV1().Events("")})
-	defer c.events.Shutdown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return errors.New("job caches did not sync")
+	defer c.events.Start()()
+	if err := controllers.WaitForSync(ctx, "job", c.synced...); err != nil {
+		return err
 	}
 	var wg sync.WaitGroup
-	for range c.workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
-	}
-	wg.Go(func() { wait.UntilWithContext(ctx, c.orphanWorker, time.Second) })
-	<-ctx.Done()
-	c.queue.ShutDown()
-	c.orphans.ShutDown()
+	wg.Go(func() { controllers.RunWorkers(ctx, c.orphans, 1, c.syncOrphanPod, c.log) })
+	controllers.RunWorkers(ctx, c.queue, c.workers, c.syncJob, c.log)
 	wg.Wait()
 	return nil
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for c.next(ctx, c.queue, c.syncJob) {
-	}
-}
-
-func (c *Controller) orphanWorker(ctx context.Context) {
-	for c.next(ctx, c.orphans, c.syncOrphanPod) {
-	}
-}
-
-func (c *Controller) next(ctx context.Context, q workqueue.TypedRateLimitingInterface[string], sync func(context.Context, string) error) bool {
-	key, quit := q.Get()
-	if quit {
-		return false
-	}
-	defer q.Done(key)
-	err := sync(ctx, key)
-	if err == nil {
-		q.Forget(key)
-		return true
-	}
-	if ctx.Err() == nil {
-		c.log.Info("sync failed, requeueing", "key", key, "err", err)
-	}
-	q.AddRateLimited(key)
-	return true
 }
 
 func (c *Controller) enqueue(obj any) {

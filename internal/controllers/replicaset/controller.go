@@ -94,8 +94,7 @@ func newController(ctx controllers.Context, name, queueName, component string, k
 		return nil, err
 	}
 	c.metrics = m
-	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: queueName, MetricsProvider: ctx.Queues})
+	c.queue = controllers.NewQueue[string](ctx, queueName)
 
 	owners := k.informer()
 	if err := addIndexers(owners, cache.Indexers{OwnerUIDIndex: ownerUIDIndexFunc}); err != nil {

@@ -5,13 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -52,8 +49,7 @@ func New(ctx controllers.Context) (controllers.Controller, error) {
 		client: ctx.Client, log: log, workers: max(ctx.Workers, 1),
 		saLister: sas.Lister(), nsLister: nss.Lister(),
 		synced: []cache.InformerSynced{sas.Informer().HasSynced, nss.Informer().HasSynced},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "serviceaccount", MetricsProvider: ctx.Queues, Clock: ctx.Clock}),
+		queue:  controllers.NewQueue[string](ctx, "serviceaccount"),
 	}
 	if _, err := sas.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		DeleteFunc: func(obj any) {
@@ -90,23 +86,13 @@ func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
 	c.log.Info("starting controller")
 	defer c.log.Info("shutting down controller")
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced...) {
-		return errors.New("caches did not sync")
+	if err := controllers.WaitForSync(ctx, Name, c.synced...); err != nil {
+		return err
 	}
-	var wg sync.WaitGroup
-	for i := 0; i < c.workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			wait.UntilWithContext(ctx, func(ctx context.Context) {
-				for c.processNext(ctx) {
-				}
-			}, time.Second)
-		}()
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	controllers.RunLoops(ctx, c.workers, func(ctx context.Context) {
+		for c.processNext(ctx) {
+		}
+	}, c.queue)
 	return nil
 }
 

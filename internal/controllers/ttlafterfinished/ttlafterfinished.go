@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	"k8s.io/client-go/tools/cache"
@@ -45,9 +43,8 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 	inf := cc.Informers.Batch().V1().Jobs()
 	c := &Controller{
 		client: cc.Client, jobs: inf.Lister(), synced: inf.Informer().HasSynced,
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "ttl_jobs_to_delete", MetricsProvider: cc.Queues}),
-		log: cc.Logger, clock: cc.Clock, workers: cc.Workers,
+		queue: controllers.NewQueue[string](cc, "ttl_jobs_to_delete"),
+		log:   cc.Logger, clock: cc.Clock, workers: cc.Workers,
 		deletion: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Subsystem: "ttl_after_finished_controller", Name: "job_deletion_duration_seconds",
 			Help:    "The time it took to delete the job since it became eligible for deletion",
@@ -86,16 +83,10 @@ func (c *Controller) Name() string { return "ttl-after-finished" }
 // Run implements controllers.Controller.
 func (c *Controller) Run(ctx context.Context) error {
 	defer c.queue.ShutDown()
-	if !cache.WaitForCacheSync(ctx.Done(), c.synced) {
-		return errors.New("ttl-after-finished caches did not sync")
+	if err := controllers.WaitForSync(ctx, "ttl-after-finished", c.synced); err != nil {
+		return err
 	}
-	var wg sync.WaitGroup
-	for range c.workers {
-		wg.Go(func() { wait.UntilWithContext(ctx, c.worker, time.Second) })
-	}
-	<-ctx.Done()
-	c.queue.ShutDown()
-	wg.Wait()
+	controllers.RunWorkers(ctx, c.queue, c.workers, c.sync, c.log)
 	return nil
 }
 
@@ -110,25 +101,6 @@ func (c *Controller) add(obj any) {
 		return
 	}
 	c.queue.Add(key)
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		key, quit := c.queue.Get()
-		if quit {
-			return
-		}
-		err := c.sync(ctx, key)
-		if err == nil {
-			c.queue.Forget(key)
-		} else {
-			if ctx.Err() == nil {
-				c.log.Info("sync failed, requeueing", "key", key, "err", err)
-			}
-			c.queue.AddRateLimited(key)
-		}
-		c.queue.Done(key)
-	}
 }
 
 // sync deletes the job if its TTL expired, or requeues it for when it
