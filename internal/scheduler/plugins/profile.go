@@ -1,0 +1,68 @@
+package plugins
+
+import "kplane/internal/scheduler/framework"
+
+// Weights are the score plugin weights; zero fields get upstream's
+// defaults (TaintToleration 3, NodeAffinity 2, PodTopologySpread 2,
+// InterPodAffinity 2, NodeResourcesFit 1, BalancedAllocation 1). A
+// negative weight disables the plugin's score.
+type Weights struct {
+	NodeResourcesFit, BalancedAllocation, TaintToleration, NodeAffinity, InterPodAffinity, PodTopologySpread int64
+}
+
+// WithDefaults fills zero weights.
+func (w Weights) WithDefaults() Weights {
+	def := func(v *int64, d int64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&w.NodeResourcesFit, 1)
+	def(&w.BalancedAllocation, 1)
+	def(&w.TaintToleration, 3)
+	def(&w.NodeAffinity, 2)
+	def(&w.InterPodAffinity, 2)
+	def(&w.PodTopologySpread, 2)
+	return w
+}
+
+// ProfileOptions configures DefaultProfile.
+type ProfileOptions struct {
+	SchedulerName string
+	Weights       Weights
+	// Lookup finds a node in the current snapshot (for preemption
+	// messages).
+	Lookup func(name string) *framework.NodeInfo
+	// Bind is the binder (required to run; tests may leave it nil).
+	Bind framework.BindPlugin
+}
+
+// DefaultProfile returns upstream's default plugin set, in upstream's
+// filter order.
+func DefaultProfile(o ProfileOptions) *framework.Profile {
+	w := o.Weights.WithDefaults()
+	fit, ipa, spread := Fit{}, &InterPodAffinity{}, PodTopologySpread{}
+	p := &framework.Profile{
+		SchedulerName: o.SchedulerName,
+		PreFilter:     []framework.PreFilterPlugin{fit, spread, ipa},
+		Filter: []framework.FilterPlugin{
+			NodeUnschedulable{}, NodeName{}, TaintToleration{}, NodeAffinity{}, NodePorts{}, fit, spread, ipa,
+		},
+		PostFilter: []framework.PostFilterPlugin{DefaultPreemption{Lookup: o.Lookup}},
+		PreScore:   []framework.PreScorePlugin{BalancedAllocation{}, NodeAffinity{}, spread, ipa},
+		Bind:       o.Bind,
+	}
+	for _, s := range []framework.WeightedScore{
+		{Plugin: TaintToleration{}, Weight: w.TaintToleration},
+		{Plugin: NodeAffinity{}, Weight: w.NodeAffinity},
+		{Plugin: spread, Weight: w.PodTopologySpread},
+		{Plugin: ipa, Weight: w.InterPodAffinity},
+		{Plugin: fit, Weight: w.NodeResourcesFit},
+		{Plugin: BalancedAllocation{}, Weight: w.BalancedAllocation},
+	} {
+		if s.Weight > 0 {
+			p.Score = append(p.Score, s)
+		}
+	}
+	return p
+}
