@@ -2,6 +2,7 @@ package interpod
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Node is the view of one node the scheduler's snapshot offers. Pods must
@@ -16,6 +17,77 @@ type Node interface {
 // use namespaceSelector; without one, only an empty selector ({}, meaning all
 // namespaces) and the term's explicit namespaces are honoured.
 type NamespaceLabeler func(namespace string) (map[string]string, bool)
+
+// Options tune PreFilterAffinityWith and PreFilterSpreadWith. The zero value
+// is the upstream default configuration.
+type Options struct {
+	// NamespaceLabels resolves namespace labels for namespaceSelector terms.
+	// Default nil: only empty namespace selectors and explicit namespaces
+	// match.
+	NamespaceLabels NamespaceLabeler
+	// Parallelism bounds the goroutines one PreFilter uses to scan nodes.
+	// Default 0: GOMAXPROCS. Small clusters are scanned on one goroutine.
+	Parallelism int
+	// HardPodAffinityWeight is the score weight of existing pods' required
+	// affinity terms the incoming pod matches. Default 0 means upstream's 1;
+	// negative disables it.
+	HardPodAffinityWeight int32
+	// DefaultSpreadSelector returns the selector the system default spread
+	// constraints (zone maxSkew 5, hostname maxSkew 3, ScheduleAnyway) use
+	// for a pod that declares no constraints; nil result means no defaults
+	// for that pod. Upstream merges the selectors of the Services,
+	// ReplicationControllers, ReplicaSets and StatefulSets selecting the pod.
+	// Default nil: DefaultOwnerSelector, which approximates that from the
+	// pod's own labels when a ReplicaSet, ReplicationController or
+	// StatefulSet controls it.
+	DefaultSpreadSelector func(pod *corev1.Pod) *metav1.LabelSelector
+	// DisableDefaultSpread turns the system default constraints off, as
+	// upstream's defaultingType List with no default constraints.
+	DisableDefaultSpread bool
+}
+
+func (o *Options) hardWeight() int32 {
+	switch {
+	case o.HardPodAffinityWeight == 0:
+		return 1
+	case o.HardPodAffinityWeight < 0:
+		return 0
+	}
+	return o.HardPodAffinityWeight
+}
+
+// topologyPair is one topology domain: a node label key and its value.
+type topologyPair struct {
+	key, value string
+}
+
+// pairCounts counts matches per topology domain; zero entries are removed so
+// len() tells whether anything matched.
+type pairCounts map[topologyPair]int64
+
+// add adds delta to the domain of node for key, if node has the key.
+func (m pairCounts) add(nodeLabels map[string]string, key string, delta int64) {
+	v, ok := nodeLabels[key]
+	if !ok {
+		return
+	}
+	p := topologyPair{key: key, value: v}
+	if n := m[p] + delta; n == 0 {
+		delete(m, p)
+	} else {
+		m[p] = n
+	}
+}
+
+func (m pairCounts) merge(o pairCounts) {
+	for p, n := range o {
+		if n += m[p]; n == 0 {
+			delete(m, p)
+		} else {
+			m[p] = n
+		}
+	}
+}
 
 // Filter failure reasons, exactly as the upstream plugins report them so
 // FailedScheduling messages read the same.

@@ -1,26 +1,482 @@
 package interpod
 
 import (
+	"math"
+
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// SpreadState is what PreFilterSpread precomputes once per pod per cycle.
-type SpreadState struct{}
+// System default constraints upstream applies to pods without their own.
+const (
+	defaultZoneMaxSkew     = 5
+	defaultHostnameMaxSkew = 3
+)
 
-// PreFilterSpread builds the topology spread state of pod over all nodes.
-func PreFilterSpread(pod *corev1.Pod, nodes []Node) (*SpreadState, error) { return &SpreadState{}, nil }
+// IgnoredScore is what SpreadState.Score returns for a node the plugin does
+// not score (missing topology labels, or no ScheduleAnyway constraints);
+// NormalizeSpreadScores turns it into 0.
+const IgnoredScore int64 = -1
 
-// Filter reports whether pod may run on node under DoNotSchedule constraints.
-func (s *SpreadState) Filter(pod *corev1.Pod, node Node) (ok bool, reason string) { return true, "" }
+// spreadConstraint is one compiled topology spread constraint.
+type spreadConstraint struct {
+	maxSkew     int64
+	key         string
+	minDomains  int64
+	sel         selector
+	selID       int  // index of sel among the state's distinct selectors
+	honorAff    bool // nodeAffinityPolicy Honor (default)
+	honorTaints bool // nodeTaintsPolicy Honor (default Ignore)
+	perNode     bool // key is kubernetes.io/hostname: one domain per node
+}
 
-// Score is the raw ScheduleAnyway score of node (lower raw = better before normalizing).
-func (s *SpreadState) Score(pod *corev1.Pod, node Node) int64 { return 0 }
+// domainCounts are one constraint's matching pod counts per domain.
+type domainCounts struct {
+	counts  map[string]int64 // domain value -> matches, nonzero only
+	values  map[string]struct{}
+	domains int64 // distinct eligible domains
+	min     int64 // global minimum over eligible domains (hard constraints)
+}
 
-// AddPod updates the state as if p were running on node.
-func (s *SpreadState) AddPod(p *corev1.Pod, node Node) {}
+// SpreadState is what PreFilterSpread precomputes once per pod per cycle:
+// matching pod counts per topology domain for DoNotSchedule constraints
+// (Filter) and ScheduleAnyway constraints (Score).
+//
+// Filter and Score are safe for concurrent use; PreScore, AddPod and
+// RemovePod are not.
+type SpreadState struct {
+	pod        *corev1.Pod
+	hard       []spreadConstraint
+	soft       []spreadConstraint
+	sels       []selector
+	na         nodeAffinity
+	hardDoms   []domainCounts
+	softDoms   []domainCounts
+	weights    []float64 // per soft constraint, log(domains+2)
+	requireAll bool      // soft: ignore nodes missing a key (pod's own constraints)
+}
 
-// RemovePod updates the state as if p were no longer running on node.
-func (s *SpreadState) RemovePod(p *corev1.Pod, node Node) {}
+// PreFilterSpread builds the topology spread state of pod over all nodes with
+// default Options.
+func PreFilterSpread(pod *corev1.Pod, nodes []Node) (*SpreadState, error) {
+	return PreFilterSpreadWith(pod, nodes, Options{})
+}
 
-// NormalizeSpreadScores rescales raw scores in place to 0..MaxNodeScore.
-func NormalizeSpreadScores(scores []int64) {}
+// PreFilterSpreadWith builds the topology spread state of pod over all nodes
+// in one parallel pass, counting each node's matching pods once per distinct
+// selector. The error is part of the plugin contract; none occur today.
+func PreFilterSpreadWith(pod *corev1.Pod, nodes []Node, opts Options) (*SpreadState, error) {
+	s := &SpreadState{pod: pod, na: requiredNodeAffinity(pod)}
+	if len(pod.Spec.TopologySpreadConstraints) > 0 {
+		s.requireAll = true
+		for i := range pod.Spec.TopologySpreadConstraints {
+			c := &pod.Spec.TopologySpreadConstraints[i]
+			sc := s.compile(c.MaxSkew, c.TopologyKey, compileSelector(c.LabelSelector, pod.Labels, c.MatchLabelKeys, nil), c.NodeAffinityPolicy, c.NodeTaintsPolicy)
+			if c.WhenUnsatisfiable == corev1.ScheduleAnyway {
+				s.soft = append(s.soft, sc)
+				continue
+			}
+			if c.MinDomains != nil {
+				sc.minDomains = int64(*c.MinDomains)
+			}
+			s.hard = append(s.hard, sc)
+		}
+	} else if !opts.DisableDefaultSpread {
+		pick := opts.DefaultSpreadSelector
+		if pick == nil {
+			pick = DefaultOwnerSelector
+		}
+		if ls := pick(pod); ls != nil {
+			sel := compileSelector(ls, nil, nil, nil)
+			if !sel.empty() {
+				s.soft = append(s.soft,
+					s.compile(defaultZoneMaxSkew, corev1.LabelTopologyZone, sel, nil, nil),
+					s.compile(defaultHostnameMaxSkew, corev1.LabelHostname, sel, nil, nil))
+			}
+		}
+	}
+	if len(s.hard) == 0 && len(s.soft) == 0 {
+		return s, nil
+	}
+	s.count(nodes, opts.Parallelism)
+	return s, nil
+}
+
+// compile builds a constraint and interns its selector.
+func (s *SpreadState) compile(maxSkew int32, key string, sel selector, aff, taints *corev1.NodeInclusionPolicy) spreadConstraint {
+	sc := spreadConstraint{
+		maxSkew:     int64(maxSkew),
+		key:         key,
+		minDomains:  1,
+		sel:         sel,
+		honorAff:    aff == nil || *aff == corev1.NodeInclusionPolicyHonor,
+		honorTaints: taints != nil && *taints == corev1.NodeInclusionPolicyHonor,
+		perNode:     key == corev1.LabelHostname,
+		selID:       -1,
+	}
+	for i := range s.sels {
+		if s.sels[i].equal(&sel) {
+			sc.selID = i
+		}
+	}
+	if sc.selID < 0 {
+		sc.selID = len(s.sels)
+		s.sels = append(s.sels, sel)
+	}
+	return sc
+}
+
+// DefaultOwnerSelector approximates upstream's default spreading selector
+// (the merged selectors of Services, ReplicationControllers, ReplicaSets and
+// StatefulSets selecting the pod) without listers: for a pod controlled by a
+// ReplicaSet, ReplicationController or StatefulSet it selects the pod's own
+// labels minus the ones that differ per pod of a StatefulSet.
+func DefaultOwnerSelector(pod *corev1.Pod) *metav1.LabelSelector {
+	ref := metav1.GetControllerOfNoCopy(pod)
+	if ref == nil {
+		return nil
+	}
+	switch ref.Kind {
+	case "ReplicaSet", "ReplicationController", "StatefulSet":
+	default:
+		return nil
+	}
+	ml := make(map[string]string, len(pod.Labels))
+	for k, v := range pod.Labels {
+		switch k {
+		case "controller-revision-hash", "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index":
+			continue
+		}
+		ml[k] = v
+	}
+	if len(ml) == 0 {
+		return nil
+	}
+	return &metav1.LabelSelector{MatchLabels: ml}
+}
+
+func hasAllKeys(lbls map[string]string, cs []spreadConstraint) bool {
+	for i := range cs {
+		if _, ok := lbls[cs[i].key]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func newDomainCounts(n int) []domainCounts {
+	d := make([]domainCounts, n)
+	for i := range d {
+		d[i] = domainCounts{counts: map[string]int64{}, values: map[string]struct{}{}}
+	}
+	return d
+}
+
+// count scans nodes once and fills hardDoms, softDoms and weights.
+func (s *SpreadState) count(nodes []Node, parallelism int) {
+	workers := workersFor(len(nodes), parallelism)
+	type local struct{ hard, soft []domainCounts }
+	locals := make([]local, workers)
+	for w := range locals {
+		locals[w] = local{hard: newDomainCounts(len(s.hard)), soft: newDomainCounts(len(s.soft))}
+	}
+	needAff := false
+	needTaints := false
+	for _, cs := range [][]spreadConstraint{s.hard, s.soft} {
+		for i := range cs {
+			needAff = needAff || cs[i].honorAff
+			needTaints = needTaints || cs[i].honorTaints
+		}
+	}
+	parallelize(len(nodes), workers, func(w, start, end int) {
+		l := &locals[w]
+		cnt := make([]int64, len(s.sels))
+		for i := start; i < end; i++ {
+			node := nodes[i].Node()
+			if node == nil {
+				continue
+			}
+			hardOK := len(s.hard) > 0 && hasAllKeys(node.Labels, s.hard)
+			softOK := len(s.soft) > 0 && (!s.requireAll || hasAllKeys(node.Labels, s.soft))
+			if !hardOK && !softOK {
+				continue
+			}
+			affOK := !needAff || s.na.matches(node)
+			taintOK := !needTaints || !hasUntoleratedScheduleTaint(node, s.pod.Spec.Tolerations)
+			s.countNode(nodes[i].Pods(), cnt)
+			if hardOK {
+				for c := range s.hard {
+					s.hard[c].account(&l.hard[c], node, cnt, affOK, taintOK, true)
+				}
+			}
+			if softOK {
+				for c := range s.soft {
+					s.soft[c].account(&l.soft[c], node, cnt, affOK, taintOK, false)
+					// Domains for the score weight exist regardless of
+					// inclusion policies, as upstream derives them from the
+					// nodes being scored.
+					if !s.soft[c].perNode {
+						l.soft[c].values[node.Labels[s.soft[c].key]] = struct{}{}
+					} else {
+						l.soft[c].domains++
+					}
+				}
+			}
+		}
+	})
+	s.hardDoms, s.softDoms = locals[0].hard, locals[0].soft
+	for _, l := range locals[1:] {
+		mergeDomains(s.hardDoms, l.hard)
+		mergeDomains(s.softDoms, l.soft)
+	}
+	for c := range s.hard {
+		d := &s.hardDoms[c]
+		if !s.hard[c].perNode {
+			d.domains = int64(len(d.values))
+		}
+		d.recomputeMin(s.hard[c].minDomains)
+	}
+	s.weights = make([]float64, len(s.soft))
+	for c := range s.soft {
+		d := &s.softDoms[c]
+		if !s.soft[c].perNode {
+			d.domains = int64(len(d.values))
+		}
+		s.weights[c] = math.Log(float64(d.domains + 2))
+	}
+}
+
+// countNode sets cnt[i] to the number of pods matching distinct selector i:
+// same namespace as the incoming pod, not terminating. An empty selector
+// counts nothing, as upstream.
+func (s *SpreadState) countNode(pods []*corev1.Pod, cnt []int64) {
+	clear(cnt)
+	for _, p := range pods {
+		if p.DeletionTimestamp != nil || p.Namespace != s.pod.Namespace {
+			continue
+		}
+		for i := range s.sels {
+			if !s.sels[i].empty() && s.sels[i].matches(p.Labels) {
+				cnt[i]++
+			}
+		}
+	}
+}
+
+// account adds a node's counts to d if the node passes c's inclusion
+// policies. For per-node keys, domains counts eligible nodes (hostnames are
+// assumed unique); otherwise values collects them.
+func (c *spreadConstraint) account(d *domainCounts, node *corev1.Node, cnt []int64, affOK, taintOK, trackDomains bool) {
+	if (c.honorAff && !affOK) || (c.honorTaints && !taintOK) {
+		return
+	}
+	v := node.Labels[c.key]
+	if n := cnt[c.selID]; n > 0 {
+		d.counts[v] += n
+	}
+	if !trackDomains {
+		return
+	}
+	if c.perNode {
+		d.domains++
+	} else {
+		d.values[v] = struct{}{}
+	}
+}
+
+func mergeDomains(dst, src []domainCounts) {
+	for i := range dst {
+		for v, n := range src[i].counts {
+			dst[i].counts[v] += n
+		}
+		for v := range src[i].values {
+			dst[i].values[v] = struct{}{}
+		}
+		dst[i].domains += src[i].domains
+	}
+}
+
+// recomputeMin sets the global minimum: 0 when some eligible domain has no
+// match or there are fewer domains than minDomains.
+func (d *domainCounts) recomputeMin(minDomains int64) {
+	if d.domains < minDomains || int64(len(d.counts)) < d.domains {
+		d.min = 0
+		return
+	}
+	d.min = math.MaxInt64
+	for _, n := range d.counts {
+		d.min = min(d.min, n)
+	}
+	if len(d.counts) == 0 {
+		d.min = 0
+	}
+}
+
+// Filter reports whether placing pod on node keeps every DoNotSchedule
+// constraint's skew within maxSkew:
+// matches in node's domain + (1 if pod matches itself) - global min <= maxSkew.
+func (s *SpreadState) Filter(pod *corev1.Pod, node Node) (ok bool, reason string) {
+	if len(s.hard) == 0 {
+		return true, ""
+	}
+	n := node.Node()
+	if n == nil {
+		return false, "node not found"
+	}
+	for i := range s.hard {
+		c := &s.hard[i]
+		v, ok := n.Labels[c.key]
+		if !ok {
+			return false, ReasonSpreadMissingLabel
+		}
+		self := int64(0)
+		if c.sel.matches(pod.Labels) {
+			self = 1
+		}
+		if s.hardDoms[i].counts[v]+self-s.hardDoms[i].min > c.maxSkew {
+			return false, ReasonSpreadConstraintsNotMatch
+		}
+	}
+	return true, ""
+}
+
+// PreScore recomputes the score weights from the nodes that passed
+// filtering, as upstream does; without it Score weighs domains over all
+// nodes. Call it before Score, not concurrently with it.
+func (s *SpreadState) PreScore(filtered []Node) {
+	if len(s.soft) == 0 {
+		return
+	}
+	sizes := make([]int64, len(s.soft))
+	values := make([]map[string]struct{}, len(s.soft))
+	for _, fn := range filtered {
+		n := fn.Node()
+		if n == nil || (s.requireAll && !hasAllKeys(n.Labels, s.soft)) {
+			continue
+		}
+		for c := range s.soft {
+			if s.soft[c].perNode {
+				sizes[c]++
+				continue
+			}
+			if values[c] == nil {
+				values[c] = map[string]struct{}{}
+			}
+			values[c][n.Labels[s.soft[c].key]] = struct{}{}
+		}
+	}
+	for c := range s.soft {
+		if !s.soft[c].perNode {
+			sizes[c] = int64(len(values[c]))
+		}
+		s.weights[c] = math.Log(float64(sizes[c] + 2))
+	}
+}
+
+// Score is node's raw spreading score: for each ScheduleAnyway constraint,
+// matches in node's domain times log(domains+2) plus maxSkew-1, rounded.
+// Lower is better; NormalizeSpreadScores inverts it. Nodes not scored get
+// IgnoredScore.
+func (s *SpreadState) Score(pod *corev1.Pod, node Node) int64 {
+	n := node.Node()
+	if len(s.soft) == 0 || n == nil || (s.requireAll && !hasAllKeys(n.Labels, s.soft)) {
+		return IgnoredScore
+	}
+	var score float64
+	for i := range s.soft {
+		c := &s.soft[i]
+		v, ok := n.Labels[c.key]
+		if !ok {
+			continue
+		}
+		var cnt int64
+		if c.perNode {
+			for _, p := range node.Pods() {
+				if p.DeletionTimestamp == nil && p.Namespace == pod.Namespace && !c.sel.empty() && c.sel.matches(p.Labels) {
+					cnt++
+				}
+			}
+		} else {
+			cnt = s.softDoms[i].counts[v]
+		}
+		score += float64(cnt)*s.weights[i] + float64(c.maxSkew-1)
+	}
+	return int64(math.Round(score))
+}
+
+// Clone returns a copy whose DoNotSchedule counts AddPod/RemovePod can change
+// without affecting s.
+func (s *SpreadState) Clone() *SpreadState {
+	c := *s
+	c.hardDoms = make([]domainCounts, len(s.hardDoms))
+	for i, d := range s.hardDoms {
+		nd := d
+		nd.counts = make(map[string]int64, len(d.counts))
+		for v, n := range d.counts {
+			nd.counts[v] = n
+		}
+		nd.values = make(map[string]struct{}, len(d.values))
+		for v := range d.values {
+			nd.values[v] = struct{}{}
+		}
+		c.hardDoms[i] = nd
+	}
+	return &c
+}
+
+// AddPod updates the DoNotSchedule counts as if p were running on node.
+func (s *SpreadState) AddPod(p *corev1.Pod, node Node) { s.update(p, node, 1) }
+
+// RemovePod updates the DoNotSchedule counts as if p were gone from node.
+func (s *SpreadState) RemovePod(p *corev1.Pod, node Node) { s.update(p, node, -1) }
+
+func (s *SpreadState) update(p *corev1.Pod, node Node, delta int64) {
+	n := node.Node()
+	if len(s.hard) == 0 || n == nil || p.Namespace != s.pod.Namespace || !hasAllKeys(n.Labels, s.hard) {
+		return
+	}
+	affOK := s.na.matches(n)
+	taintOK := !hasUntoleratedScheduleTaint(n, s.pod.Spec.Tolerations)
+	for i := range s.hard {
+		c := &s.hard[i]
+		if !c.sel.matches(p.Labels) || (c.honorAff && !affOK) || (c.honorTaints && !taintOK) {
+			continue
+		}
+		d := &s.hardDoms[i]
+		v := n.Labels[c.key]
+		if _, seen := d.values[v]; !seen && !c.perNode {
+			d.values[v] = struct{}{}
+			d.domains++
+		}
+		if m := d.counts[v] + delta; m <= 0 {
+			delete(d.counts, v)
+		} else {
+			d.counts[v] = m
+		}
+		d.recomputeMin(c.minDomains)
+	}
+}
+
+// NormalizeSpreadScores rescales raw scores in place to 0..MaxNodeScore as
+// upstream: the fewest matches gets the most, IgnoredScore gets 0, and all
+// zero gives every scored node MaxNodeScore.
+func NormalizeSpreadScores(scores []int64) {
+	minS, maxS := int64(math.MaxInt64), int64(0)
+	for _, v := range scores {
+		if v == IgnoredScore {
+			continue
+		}
+		minS = min(minS, v)
+		maxS = max(maxS, v)
+	}
+	for i, v := range scores {
+		switch {
+		case v == IgnoredScore:
+			scores[i] = 0
+		case maxS == 0:
+			scores[i] = MaxNodeScore
+		default:
+			scores[i] = MaxNodeScore * (maxS + minS - v) / maxS
+		}
+	}
+}
