@@ -35,7 +35,7 @@ type Controller struct {
 	log       *slog.Logger
 	clock     clock.WithTicker
 	workers   int
-	exp       *expectations
+	exp       *controllers.Expectations
 	events    *controllers.Events
 	recorder  record.EventRecorder
 }
@@ -58,7 +58,7 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 		synced: []cache.InformerSynced{dsInf.Informer().HasSynced, nodeInf.Informer().HasSynced,
 			podInf.Informer().HasSynced, crInf.Informer().HasSynced},
 		queue: controllers.NewQueue[string](cc, "daemonset"),
-		log:   cc.Logger, clock: cc.Clock, workers: cc.Workers, exp: newExpectations(),
+		log:   cc.Logger, clock: cc.Clock, workers: cc.Workers, exp: controllers.NewExpectations(),
 		events: events, recorder: events,
 	}
 	if c.log == nil {
@@ -179,7 +179,7 @@ func (c *Controller) podAdded(obj any) {
 		return
 	}
 	if key := ownerKey(p); key != "" {
-		c.exp.observe(key, 1, 0)
+		c.exp.Observe(key, 1, 0)
 		c.queue.Add(key)
 	}
 }
@@ -192,7 +192,7 @@ func (c *Controller) podUpdated(old, cur any) {
 	}
 	if key := ownerKey(p); key != "" {
 		if p.DeletionTimestamp != nil && o.DeletionTimestamp == nil {
-			c.exp.observe(key, 0, 1)
+			c.exp.Observe(key, 0, 1)
 		}
 		c.queue.Add(key)
 	}
@@ -208,7 +208,7 @@ func (c *Controller) podDeleted(obj any) {
 	}
 	if key := ownerKey(p); key != "" {
 		if p.DeletionTimestamp == nil {
-			c.exp.observe(key, 0, 1)
+			c.exp.Observe(key, 0, 1)
 		}
 		c.queue.Add(key)
 	}

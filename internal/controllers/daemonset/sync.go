@@ -33,7 +33,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	shared, err := c.sets.DaemonSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		return nil
 	}
 	if err != nil {
@@ -135,7 +135,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if ds.Spec.UpdateStrategy.Type != appsv1.OnDeleteDaemonSetStrategyType {
 		remove = append(remove, rollingUpdateVictims(ds, st, oldAvailable, oldUnavailable)...)
 	}
-	if c.exp.satisfied(key, now) {
+	if c.exp.Satisfied(key, now) {
 		if err := c.writePods(ctx, key, ds, hash, create, remove); err != nil {
 			return err
 		}
@@ -179,12 +179,12 @@ func (c *Controller) writePods(ctx context.Context, key string, ds *appsv1.Daemo
 	if len(create) == 0 && len(remove) == 0 {
 		return nil
 	}
-	c.exp.expect(key, len(create), len(remove), c.clock.Now())
+	c.exp.Expect(key, len(create), len(remove), c.clock.Now())
 	var errs []error
 	for _, node := range create {
 		p, err := c.client.CoreV1().Pods(ds.Namespace).Create(ctx, newPod(ds, hash, node), metav1.CreateOptions{})
 		if err != nil {
-			c.exp.observe(key, 1, 0)
+			c.exp.Observe(key, 1, 0)
 			c.recorder.Eventf(ds, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 			errs = append(errs, fmt.Errorf("create daemon pod on %s: %w", node, err))
 			continue
@@ -194,7 +194,7 @@ func (c *Controller) writePods(ctx context.Context, key string, ds *appsv1.Daemo
 	for _, p := range remove {
 		err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{})
 		if err != nil {
-			c.exp.observe(key, 0, 1)
+			c.exp.Observe(key, 0, 1)
 			if !apierrors.IsNotFound(err) {
 				c.recorder.Eventf(ds, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 				errs = append(errs, fmt.Errorf("delete daemon pod %s: %w", p.Name, err))

@@ -2,57 +2,24 @@ package job
 
 import (
 	"sync"
-	"time"
+
+	"kplane/internal/controllers"
 )
 
-// expectationsTTL bounds how long a sync waits for the informer to report
-// writes the controller made; after it, the cache is trusted again (as
-// upstream's ExpectationsTimeout).
-const expectationsTTL = 5 * time.Minute
-
-// expectations records, per job key, pod creations and deletions issued
-// but not yet seen in the informer, and the UIDs of pods whose tracking
-// finalizer removal is in flight. A job is not synced against a cache that
-// lags its own writes, which would create duplicate pods or count a
-// finished pod twice.
+// expectations are the job controller's pod expectations plus the UIDs of
+// pods whose tracking finalizer removal is in flight, so that a job is not
+// synced against a cache that lags its own writes, which would create
+// duplicate pods or count a finished pod twice.
 type expectations struct {
-	mu sync.Mutex // guards pods and finalizers
-	// pods maps job key → pending creations/deletions.
-	pods map[string]*pending
+	*controllers.Expectations
+
+	mu sync.Mutex // guards finalizers
 	// finalizers maps job key → pod UIDs whose finalizer is being removed.
 	finalizers map[string]map[string]bool
 }
 
-type pending struct {
-	add, del int
-	at       time.Time
-}
-
 func newExpectations() *expectations {
-	return &expectations{pods: map[string]*pending{}, finalizers: map[string]map[string]bool{}}
-}
-
-func (e *expectations) expect(key string, add, del int, now time.Time) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.pods[key] = &pending{add: add, del: del, at: now}
-}
-
-func (e *expectations) observe(key string, add, del int) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if p, ok := e.pods[key]; ok {
-		p.add -= add
-		p.del -= del
-	}
-}
-
-// satisfied reports whether the informer has caught up with key's writes.
-func (e *expectations) satisfied(key string, now time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	p, ok := e.pods[key]
-	return !ok || (p.add <= 0 && p.del <= 0) || now.Sub(p.at) > expectationsTTL
+	return &expectations{Expectations: controllers.NewExpectations(), finalizers: map[string]map[string]bool{}}
 }
 
 func (e *expectations) expectFinalizerRemoved(key, uid string) {
@@ -86,6 +53,6 @@ func (e *expectations) removingFinalizer(key, uid string) bool {
 func (e *expectations) forget(key string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	delete(e.pods, key)
 	delete(e.finalizers, key)
+	e.Expectations.Forget(key)
 }

@@ -217,9 +217,9 @@ func (c *Controller) addPod(obj any) {
 		return
 	}
 	if p.DeletionTimestamp != nil {
-		c.exp.observe(key, 0, 1)
+		c.exp.Observe(key, 0, 1)
 	} else {
-		c.exp.observe(key, 1, 0)
+		c.exp.Observe(key, 1, 0)
 	}
 	c.queue.Add(key)
 	if _, err := c.jobs.Jobs(p.Namespace).Get(metav1.GetControllerOfNoCopy(p).Name); apierrors.IsNotFound(err) {
@@ -238,7 +238,7 @@ func (c *Controller) updatePod(old, cur any) {
 		c.enqueueOrphan(p)
 	} else {
 		if p.DeletionTimestamp != nil && op.DeletionTimestamp == nil {
-			c.exp.observe(key, 0, 1)
+			c.exp.Observe(key, 0, 1)
 		}
 		if !hasFinalizer(p) && hasFinalizer(op) {
 			c.exp.finalizerRemoved(key, string(p.UID))
@@ -266,7 +266,7 @@ func (c *Controller) deletePod(obj any) {
 		return
 	}
 	if p.DeletionTimestamp == nil {
-		c.exp.observe(key, 0, 1)
+		c.exp.Observe(key, 0, 1)
 	}
 	c.exp.finalizerRemoved(key, string(p.UID))
 	c.queue.Add(key)

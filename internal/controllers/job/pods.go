@@ -107,17 +107,17 @@ func rankForDeletion(pods []*corev1.Pod) {
 // deletePods deletes pods of st, which then count as terminating.
 func (c *Controller) deletePods(ctx context.Context, st *syncState, pods []*corev1.Pod) error {
 	pods = append([]*corev1.Pod(nil), pods...)
-	c.exp.expect(st.key, 0, len(pods), c.clock.Now())
+	c.exp.Expect(st.key, 0, len(pods), c.clock.Now())
 	var errs []error
 	gone := map[string]bool{}
 	for _, p := range pods {
 		err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
-			c.exp.observe(st.key, 0, 1)
+			c.exp.Observe(st.key, 0, 1)
 			gone[p.Name] = true
 		case err != nil:
-			c.exp.observe(st.key, 0, 1)
+			c.exp.Observe(st.key, 0, 1)
 			c.recorder.Eventf(st.job, corev1.EventTypeWarning, "FailedDelete", "Error deleting: %v", err)
 			errs = append(errs, fmt.Errorf("delete pod %s/%s: %w", p.Namespace, p.Name, err))
 		default:
@@ -142,7 +142,7 @@ func (c *Controller) deletePods(ctx context.Context, st *syncState, pods []*core
 // Indexed job) in slow-start batches of 1, 2, 4, ... so that a failing
 // webhook or quota costs few requests.
 func (c *Controller) createPods(ctx context.Context, st *syncState, n int, indexes []int) error {
-	c.exp.expect(st.key, n, 0, c.clock.Now())
+	c.exp.Expect(st.key, n, 0, c.clock.Now())
 	created, next := 0, 0
 	var errs []error
 	for batch := 1; next < n; batch *= 2 {
@@ -161,7 +161,7 @@ func (c *Controller) createPods(ctx context.Context, st *syncState, n int, index
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
-					c.exp.observe(st.key, 1, 0)
+					c.exp.Observe(st.key, 1, 0)
 					c.recorder.Eventf(st.job, corev1.EventTypeWarning, "FailedCreate", "Error creating: %v", err)
 					errs = append(errs, fmt.Errorf("create pod for job %s: %w", st.key, err))
 					return
@@ -174,7 +174,7 @@ func (c *Controller) createPods(ctx context.Context, st *syncState, n int, index
 		next += size
 		if len(errs) > 0 {
 			// The rest of this sync's creations are skipped.
-			c.exp.observe(st.key, n-next, 0)
+			c.exp.Observe(st.key, n-next, 0)
 			break
 		}
 	}

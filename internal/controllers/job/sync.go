@@ -87,7 +87,7 @@ func (c *Controller) syncJob(ctx context.Context, key string) error {
 		st.finished = newCondition(batchv1.JobFailureTarget, batchv1.JobReasonDeadlineExceeded, msgDeadlineExceeded, now)
 	}
 
-	satisfied := c.exp.satisfied(key, now)
+	satisfied := c.exp.Satisfied(key, now)
 	if st.finished != nil {
 		if satisfied && len(st.active) > 0 {
 			if err := c.deletePods(ctx, st, st.active); err != nil {

@@ -33,7 +33,7 @@ type Controller struct {
 	log       *slog.Logger
 	clock     clock.WithTicker
 	workers   int
-	exp       *expectations
+	exp       *controllers.Expectations
 	events    *controllers.Events
 	recorder  record.EventRecorder
 	// warned remembers sets already told that volumes are not provisioned.
@@ -55,7 +55,7 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 		client: cc.Client, sets: setInf.Lister(), revisions: crInf.Lister(), pods: podInf.Informer().GetIndexer(),
 		synced: []cache.InformerSynced{setInf.Informer().HasSynced, podInf.Informer().HasSynced, crInf.Informer().HasSynced},
 		queue:  controllers.NewQueue[string](cc, "statefulset"),
-		log:    cc.Logger, clock: cc.Clock, workers: cc.Workers, exp: newExpectations(),
+		log:    cc.Logger, clock: cc.Clock, workers: cc.Workers, exp: controllers.NewExpectations(),
 		events: events, recorder: events,
 	}
 	if c.log == nil {
@@ -134,7 +134,7 @@ func ownerKey(p *corev1.Pod) string {
 func (c *Controller) podAdded(obj any) {
 	if p, ok := obj.(*corev1.Pod); ok {
 		if key := ownerKey(p); key != "" {
-			c.exp.observe(key, 1, 0)
+			c.exp.Observe(key, 1, 0)
 			c.queue.Add(key)
 		}
 	}
@@ -148,7 +148,7 @@ func (c *Controller) podUpdated(old, cur any) {
 	}
 	if key := ownerKey(p); key != "" {
 		if p.DeletionTimestamp != nil && o.DeletionTimestamp == nil {
-			c.exp.observe(key, 0, 1)
+			c.exp.Observe(key, 0, 1)
 		}
 		c.queue.Add(key)
 	}
@@ -161,7 +161,7 @@ func (c *Controller) podDeleted(obj any) {
 	if p, ok := obj.(*corev1.Pod); ok {
 		if key := ownerKey(p); key != "" {
 			if p.DeletionTimestamp == nil {
-				c.exp.observe(key, 0, 1)
+				c.exp.Observe(key, 0, 1)
 			}
 			c.queue.Add(key)
 		}

@@ -28,7 +28,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	shared, err := c.sets.StatefulSets(ns).Get(name)
 	if apierrors.IsNotFound(err) {
-		c.exp.forget(key)
+		c.exp.Forget(key)
 		c.warned.Delete(key)
 		return nil
 	}
@@ -61,7 +61,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		}
 	}
 	now := c.clock.Now()
-	if c.exp.satisfied(key, now) {
+	if c.exp.Satisfied(key, now) {
 		if err := c.manage(ctx, key, set, pods, revs, currentRev, updateRev); err != nil {
 			return err
 		}
@@ -178,10 +178,10 @@ func (c *Controller) createPod(ctx context.Context, key string, set *appsv1.Stat
 	}
 	p.Spec.Hostname = name
 	p.Spec.Subdomain = set.Spec.ServiceName
-	c.exp.expect(key, 1, 0, c.clock.Now())
+	c.exp.Expect(key, 1, 0, c.clock.Now())
 	_, err := c.client.CoreV1().Pods(set.Namespace).Create(ctx, p, metav1.CreateOptions{})
 	if err != nil {
-		c.exp.observe(key, 1, 0)
+		c.exp.Observe(key, 1, 0)
 		if apierrors.IsAlreadyExists(err) {
 			return nil
 		}
@@ -193,10 +193,10 @@ func (c *Controller) createPod(ctx context.Context, key string, set *appsv1.Stat
 }
 
 func (c *Controller) deletePod(ctx context.Context, key string, set *appsv1.StatefulSet, p *corev1.Pod) error {
-	c.exp.expect(key, 0, 1, c.clock.Now())
+	c.exp.Expect(key, 0, 1, c.clock.Now())
 	err := c.client.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &p.UID}})
 	if err != nil {
-		c.exp.observe(key, 0, 1)
+		c.exp.Observe(key, 0, 1)
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
