@@ -20,9 +20,6 @@ import (
 	"kplane/internal/controllers"
 )
 
-// ownerUIDIndex is the shared pod index by controller ownerReference UID.
-const ownerUIDIndex = "ownerUID"
-
 // Controller is the daemonset controller.
 type Controller struct {
 	client    kubernetes.Interface
@@ -48,7 +45,7 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 	nodeInf := cc.Informers.Core().V1().Nodes()
 	podInf := cc.Informers.Core().V1().Pods()
 	crInf := cc.Informers.Apps().V1().ControllerRevisions()
-	if err := addOwnerUIDIndex(podInf.Informer()); err != nil {
+	if err := controllers.AddOwnerUIDIndex(podInf.Informer()); err != nil {
 		return nil, err
 	}
 	events := controllers.NewEvents(cc.Client, "daemonset-controller")
@@ -84,26 +81,6 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 		}
 	}
 	return c, nil
-}
-
-func addOwnerUIDIndex(inf cache.SharedIndexInformer) error {
-	if _, ok := inf.GetIndexer().GetIndexers()[ownerUIDIndex]; ok {
-		return nil
-	}
-	err := inf.AddIndexers(cache.Indexers{ownerUIDIndex: func(obj any) ([]string, error) {
-		m, ok := obj.(metav1.Object)
-		if !ok {
-			return nil, nil
-		}
-		if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
-			return []string{string(ref.UID)}, nil
-		}
-		return nil, nil
-	}})
-	if err != nil {
-		return fmt.Errorf("add %s pod index: %w", ownerUIDIndex, err)
-	}
-	return nil
 }
 
 // Name implements controllers.Controller.

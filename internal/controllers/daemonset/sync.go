@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/tools/cache"
+	"kplane/internal/controllers"
 )
 
 // nodeNameField is the node field a daemon pod's affinity pins.
@@ -52,7 +53,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return fmt.Errorf("list nodes: %w", err)
 	}
 	byNode := map[string][]*corev1.Pod{}
-	objs, _ := c.pods.ByIndex(ownerUIDIndex, string(ds.UID))
+	objs, _ := c.pods.ByIndex(controllers.OwnerUIDIndex, string(ds.UID))
 	for _, o := range objs {
 		p := o.(*corev1.Pod)
 		if p.DeletionTimestamp != nil {

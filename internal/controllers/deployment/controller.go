@@ -28,10 +28,6 @@ import (
 
 // Index names on the shared informers.
 const (
-	// ownerUIDIndex keys pods and ReplicaSets by their controller
-	// ownerReference UID; the name is shared with the other workload
-	// controllers, whichever registers it first.
-	ownerUIDIndex = "ownerUID"
 	// orphanIndex keys ReplicaSets without a controller by namespace, so
 	// adoption does not scan every ReplicaSet of a namespace.
 	orphanIndex = "deployment.kplane.dev/orphan-replicasets"
@@ -68,10 +64,10 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 	dInf := cc.Informers.Apps().V1().Deployments()
 	rsInf := cc.Informers.Apps().V1().ReplicaSets()
 	podInf := cc.Informers.Core().V1().Pods()
-	if err := addOwnerUIDIndex(podInf.Informer()); err != nil {
+	if err := controllers.AddOwnerUIDIndex(podInf.Informer()); err != nil {
 		return nil, fmt.Errorf("pod informer: %w", err)
 	}
-	if err := addOwnerUIDIndex(rsInf.Informer()); err != nil {
+	if err := controllers.AddOwnerUIDIndex(rsInf.Informer()); err != nil {
 		return nil, fmt.Errorf("replicaset informer: %w", err)
 	}
 	if err := addOrphanIndex(rsInf.Informer()); err != nil {
@@ -152,35 +148,12 @@ func newSyncMetrics(reg prometheus.Registerer) (*syncMetrics, error) {
 	return m, nil
 }
 
-func controllerUIDIndexFunc(obj any) ([]string, error) {
-	m, err := metaOf(obj)
-	if err != nil {
-		return nil, err
-	}
-	if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
-		return []string{string(ref.UID)}, nil
-	}
-	return nil, nil
-}
-
-// addOwnerUIDIndex adds the shared ownerUID index unless another
-// controller already did.
-func addOwnerUIDIndex(inf cache.SharedIndexInformer) error {
-	if _, ok := inf.GetIndexer().GetIndexers()[ownerUIDIndex]; ok {
-		return nil
-	}
-	if err := inf.AddIndexers(cache.Indexers{ownerUIDIndex: controllerUIDIndexFunc}); err != nil {
-		return fmt.Errorf("add %s index: %w", ownerUIDIndex, err)
-	}
-	return nil
-}
-
 func addOrphanIndex(inf cache.SharedIndexInformer) error {
 	if _, ok := inf.GetIndexer().GetIndexers()[orphanIndex]; ok {
 		return nil
 	}
 	err := inf.AddIndexers(cache.Indexers{orphanIndex: func(obj any) ([]string, error) {
-		m, err := metaOf(obj)
+		m, err := controllers.MetaOf(obj)
 		if err != nil {
 			return nil, err
 		}
@@ -193,17 +166,6 @@ func addOrphanIndex(inf cache.SharedIndexInformer) error {
 		return fmt.Errorf("add %s index: %w", orphanIndex, err)
 	}
 	return nil
-}
-
-func metaOf(obj any) (metav1.Object, error) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	m, ok := obj.(metav1.Object)
-	if !ok {
-		return nil, fmt.Errorf("object %T has no metadata", obj)
-	}
-	return m, nil
 }
 
 // Name implements controllers.Controller.
@@ -357,7 +319,7 @@ func (c *Controller) updateReplicaSet(oldObj, curObj any) {
 }
 
 func (c *Controller) deleteReplicaSet(obj any) {
-	m, err := metaOf(obj)
+	m, err := controllers.MetaOf(obj)
 	if err != nil {
 		return
 	}
@@ -371,7 +333,7 @@ func (c *Controller) deleteReplicaSet(obj any) {
 // deletePod requeues a Recreate Deployment once its last pod is gone, so
 // the new ReplicaSet is scaled up without waiting for a resync.
 func (c *Controller) deletePod(obj any) {
-	m, err := metaOf(obj)
+	m, err := controllers.MetaOf(obj)
 	if err != nil {
 		return
 	}
@@ -406,7 +368,7 @@ func (c *Controller) deletePod(obj any) {
 
 // ownedReplicaSets lists the ReplicaSets whose controller is d.
 func (c *Controller) ownedReplicaSets(d *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
-	objs, err := c.rsIndex.ByIndex(ownerUIDIndex, string(d.UID))
+	objs, err := c.rsIndex.ByIndex(controllers.OwnerUIDIndex, string(d.UID))
 	if err != nil {
 		return nil, fmt.Errorf("list replica sets of %s/%s: %w", d.Namespace, d.Name, err)
 	}
@@ -423,7 +385,7 @@ func (c *Controller) ownedReplicaSets(d *appsv1.Deployment) ([]*appsv1.ReplicaSe
 func (c *Controller) podMap(rsList []*appsv1.ReplicaSet) map[types.UID][]*corev1.Pod {
 	m := make(map[types.UID][]*corev1.Pod, len(rsList))
 	for _, rs := range rsList {
-		objs, _ := c.podIndex.ByIndex(ownerUIDIndex, string(rs.UID))
+		objs, _ := c.podIndex.ByIndex(controllers.OwnerUIDIndex, string(rs.UID))
 		pods := make([]*corev1.Pod, 0, len(objs))
 		for _, o := range objs {
 			if p, ok := o.(*corev1.Pod); ok && p.Namespace == rs.Namespace {

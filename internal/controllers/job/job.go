@@ -22,10 +22,6 @@ import (
 	"kplane/internal/controllers"
 )
 
-// OwnerUIDIndex is the pod informer index keyed by the UID of a pod's
-// controller ownerReference, shared by every workload controller.
-const OwnerUIDIndex = "ownerUID"
-
 // Controller is the job controller.
 type Controller struct {
 	client   kubernetes.Interface
@@ -50,7 +46,7 @@ var _ controllers.Controller = (*Controller)(nil)
 func New(cc controllers.Context) (controllers.Controller, error) {
 	jobInf := cc.Informers.Batch().V1().Jobs()
 	podInf := cc.Informers.Core().V1().Pods()
-	if err := AddOwnerUIDIndex(podInf.Informer()); err != nil {
+	if err := controllers.AddOwnerUIDIndex(podInf.Informer()); err != nil {
 		return nil, err
 	}
 	events := controllers.NewEvents(cc.Client, "job-controller")
@@ -86,39 +82,6 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 		return nil, fmt.Errorf("pod informer handler: %w", err)
 	}
 	return c, nil
-}
-
-// AddOwnerUIDIndex adds the shared ownerUID index to the pod informer
-// unless another controller already did.
-func AddOwnerUIDIndex(inf cache.SharedIndexInformer) error {
-	if _, ok := inf.GetIndexer().GetIndexers()[OwnerUIDIndex]; ok {
-		return nil
-	}
-	err := inf.AddIndexers(cache.Indexers{OwnerUIDIndex: func(obj any) ([]string, error) {
-		m, err := metaOf(obj)
-		if err != nil {
-			return nil, err
-		}
-		if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
-			return []string{string(ref.UID)}, nil
-		}
-		return nil, nil
-	}})
-	if err != nil {
-		return fmt.Errorf("add %s pod index: %w", OwnerUIDIndex, err)
-	}
-	return nil
-}
-
-func metaOf(obj any) (metav1.Object, error) {
-	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	m, ok := obj.(metav1.Object)
-	if !ok {
-		return nil, fmt.Errorf("object %T has no metadata", obj)
-	}
-	return m, nil
 }
 
 // Name implements controllers.Controller.
@@ -169,7 +132,7 @@ func (c *Controller) addJob(obj any) {
 }
 
 func (c *Controller) deleteJob(obj any) {
-	m, err := metaOf(obj)
+	m, err := controllers.MetaOf(obj)
 	if err != nil {
 		return
 	}
@@ -178,14 +141,14 @@ func (c *Controller) deleteJob(obj any) {
 		c.enqueueOwnedPods(j)
 		return
 	}
-	pods, _ := c.pods.ByIndex(OwnerUIDIndex, string(m.GetUID()))
+	pods, _ := c.pods.ByIndex(controllers.OwnerUIDIndex, string(m.GetUID()))
 	for _, p := range pods {
 		c.enqueueOrphan(p.(*corev1.Pod))
 	}
 }
 
 func (c *Controller) enqueueOwnedPods(j *batchv1.Job) {
-	pods, _ := c.pods.ByIndex(OwnerUIDIndex, string(j.UID))
+	pods, _ := c.pods.ByIndex(controllers.OwnerUIDIndex, string(j.UID))
 	for _, p := range pods {
 		c.enqueueOrphan(p.(*corev1.Pod))
 	}

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/cache"
+	"kplane/internal/controllers"
 )
 
 // Upstream's condition messages and event reasons.
@@ -123,7 +124,7 @@ func (c *Controller) observe(key string, job *batchv1.Job) *syncState {
 	for _, uid := range job.Status.UncountedTerminatedPods.Failed {
 		st.uncFailed[string(uid)] = true
 	}
-	objs, _ := c.pods.ByIndex(OwnerUIDIndex, string(job.UID))
+	objs, _ := c.pods.ByIndex(controllers.OwnerUIDIndex, string(job.UID))
 	indexed := isIndexed(job)
 	if indexed {
 		st.succeededIdx = parseIndexes(job.Status.CompletedIndexes, completions(job))

@@ -97,7 +97,7 @@ func newController(ctx controllers.Context, name, queueName, component string, k
 	c.queue = controllers.NewQueue[string](ctx, queueName)
 
 	owners := k.informer()
-	if err := addIndexers(owners, cache.Indexers{OwnerUIDIndex: ownerUIDIndexFunc}); err != nil {
+	if err := addIndexers(owners, cache.Indexers{OwnerUIDIndex: controllers.OwnerUIDIndexFunc}); err != nil {
 		return nil, fmt.Errorf("%s informer: %w", name, err)
 	}
 	ownerReg, err := owners.AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -107,7 +107,7 @@ func newController(ctx controllers.Context, name, queueName, component string, k
 		return nil, fmt.Errorf("%s informer: %w", name, err)
 	}
 	pods := ctx.Informers.Core().V1().Pods().Informer()
-	if err := addIndexers(pods, cache.Indexers{OwnerUIDIndex: ownerUIDIndexFunc, OrphanNamespaceIndex: orphanNamespaceIndexFunc}); err != nil {
+	if err := addIndexers(pods, cache.Indexers{OwnerUIDIndex: controllers.OwnerUIDIndexFunc, OrphanNamespaceIndex: orphanNamespaceIndexFunc}); err != nil {
 		return nil, fmt.Errorf("pod informer: %w", err)
 	}
 	podReg, err := pods.AddEventHandler(cache.ResourceEventHandlerFuncs{

@@ -6,30 +6,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
+
+	"kplane/internal/controllers"
 )
 
 const (
-	// OwnerUIDIndex indexes pods (and ReplicaSets) by the UID of their
-	// controller ownerReference. The name is shared by every workload
-	// controller of the process, so each of them tolerates it existing.
-	OwnerUIDIndex = "ownerUID"
+	// OwnerUIDIndex is the shared index by controller ownerReference UID.
+	OwnerUIDIndex = controllers.OwnerUIDIndex
 	// OrphanNamespaceIndex indexes pods without a controller by namespace,
 	// so a sync looks at adoption candidates without listing every pod of
 	// the namespace.
 	OrphanNamespaceIndex = "orphanNamespace"
 )
-
-// ownerUIDIndexFunc returns the controller ownerReference UID of obj.
-func ownerUIDIndexFunc(obj any) ([]string, error) {
-	m, ok := obj.(metav1.Object)
-	if !ok {
-		return nil, nil
-	}
-	if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
-		return []string{string(ref.UID)}, nil
-	}
-	return nil, nil
-}
 
 // orphanNamespaceIndexFunc returns the namespace of a pod that has no
 // controller.

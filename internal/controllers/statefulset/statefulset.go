@@ -19,9 +19,6 @@ import (
 	"kplane/internal/controllers"
 )
 
-// ownerUIDIndex is the shared pod index by controller ownerReference UID.
-const ownerUIDIndex = "ownerUID"
-
 // Controller is the statefulset controller.
 type Controller struct {
 	client    kubernetes.Interface
@@ -47,7 +44,7 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 	setInf := cc.Informers.Apps().V1().StatefulSets()
 	podInf := cc.Informers.Core().V1().Pods()
 	crInf := cc.Informers.Apps().V1().ControllerRevisions()
-	if err := addOwnerUIDIndex(podInf.Informer()); err != nil {
+	if err := controllers.AddOwnerUIDIndex(podInf.Informer()); err != nil {
 		return nil, err
 	}
 	events := controllers.NewEvents(cc.Client, "statefulset-controller")
@@ -78,26 +75,6 @@ func New(cc controllers.Context) (controllers.Controller, error) {
 		return nil, fmt.Errorf("pod informer handler: %w", err)
 	}
 	return c, nil
-}
-
-func addOwnerUIDIndex(inf cache.SharedIndexInformer) error {
-	if _, ok := inf.GetIndexer().GetIndexers()[ownerUIDIndex]; ok {
-		return nil
-	}
-	err := inf.AddIndexers(cache.Indexers{ownerUIDIndex: func(obj any) ([]string, error) {
-		m, ok := obj.(metav1.Object)
-		if !ok {
-			return nil, nil
-		}
-		if ref := metav1.GetControllerOfNoCopy(m); ref != nil {
-			return []string{string(ref.UID)}, nil
-		}
-		return nil, nil
-	}})
-	if err != nil {
-		return fmt.Errorf("add %s pod index: %w", ownerUIDIndex, err)
-	}
-	return nil
 }
 
 // Name implements controllers.Controller.

@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/tools/cache"
+	"kplane/internal/controllers"
 )
 
 func (c *Controller) sync(ctx context.Context, key string) error {
@@ -53,7 +54,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		currentRev = updateRev
 	}
 	pods := map[int]*corev1.Pod{}
-	objs, _ := c.pods.ByIndex(ownerUIDIndex, string(set.UID))
+	objs, _ := c.pods.ByIndex(controllers.OwnerUIDIndex, string(set.UID))
 	for _, o := range objs {
 		p := o.(*corev1.Pod)
 		if ord, ok := ordinalOf(set, p); ok {
