@@ -13,24 +13,44 @@ type StateData interface{}
 // only in PreFilter and PreScore, which run sequentially; Filter and Score
 // run in parallel and only read, so no lock is needed.
 type CycleState struct {
-	data map[StateKey]StateData
+	// data is a short list: a handful of plugins write state, and a linear
+	// scan beats hashing the key on every Filter/Score call.
+	data []stateEntry
 	// SkipFilter and SkipScore hold plugins whose PreFilter/PreScore
 	// returned Skip.
 	SkipFilter, SkipScore map[string]bool
+	// filters are the Filter plugins not skipped, fixed after PreFilter so
+	// the per-node loop does no map lookups.
+	filters []FilterPlugin
 }
 
 // NewCycleState returns an empty state.
 func NewCycleState() *CycleState {
-	return &CycleState{data: map[StateKey]StateData{}, SkipFilter: map[string]bool{}, SkipScore: map[string]bool{}}
+	return &CycleState{SkipFilter: map[string]bool{}, SkipScore: map[string]bool{}}
+}
+
+type stateEntry struct {
+	key  StateKey
+	data StateData
 }
 
 // Write stores d under k.
-func (c *CycleState) Write(k StateKey, d StateData) { c.data[k] = d }
+func (c *CycleState) Write(k StateKey, d StateData) {
+	for i := range c.data {
+		if c.data[i].key == k {
+			c.data[i].data = d
+			return
+		}
+	}
+	c.data = append(c.data, stateEntry{k, d})
+}
 
 // Read returns the data under k or an error naming the missing key.
 func (c *CycleState) Read(k StateKey) (StateData, error) {
-	if d, ok := c.data[k]; ok {
-		return d, nil
+	for i := range c.data {
+		if c.data[i].key == k {
+			return c.data[i].data, nil
+		}
 	}
 	return nil, fmt.Errorf("cycle state: %w: %q", ErrNotFound, k)
 }

@@ -38,16 +38,23 @@ func (p *Profile) RunPreFilter(ctx context.Context, state *CycleState, pod *core
 			return s.WithPlugin(pl.Name())
 		}
 	}
+	state.filters = make([]FilterPlugin, 0, len(p.Filter))
+	for _, pl := range p.Filter {
+		if !state.SkipFilter[pl.Name()] {
+			state.filters = append(state.filters, pl)
+		}
+	}
 	return nil
 }
 
 // RunFilter runs the filters on one node, stopping at the first
 // rejection (as upstream without RunAllFilters).
 func (p *Profile) RunFilter(ctx context.Context, state *CycleState, pod *corev1.Pod, node *NodeInfo) *Status {
-	for _, pl := range p.Filter {
-		if len(state.SkipFilter) > 0 && state.SkipFilter[pl.Name()] {
-			continue
-		}
+	filters := state.filters
+	if filters == nil {
+		filters = p.Filter
+	}
+	for _, pl := range filters {
 		if s := pl.Filter(ctx, state, pod, node); !s.IsSuccess() {
 			return s.WithPlugin(pl.Name())
 		}
