@@ -146,6 +146,14 @@ func PreFilterAffinityWith(pod *corev1.Pod, nodes []Node, opts Options) (*Affini
 		}
 	}
 
+	if idx := opts.Index; idx != nil {
+		idx.mu.Lock()
+		defer idx.mu.Unlock()
+		idx.sync(nodes)
+		s.fromIndex(idx)
+		s.refreshKeys()
+		return s, nil
+	}
 	workers := workersFor(len(nodes), opts.Parallelism)
 	locals := make([]*AffinityState, workers)
 	for w := range locals {
@@ -187,6 +195,67 @@ func PreFilterAffinityWith(pod *corev1.Pod, nodes []Node, opts Options) (*Affini
 	}
 	s.refreshKeys()
 	return s, nil
+}
+
+// fromIndex fills the counters from idx: one evaluation per group of
+// identical existing terms, and only candidate pods for the incoming terms.
+// Caller holds idx.mu.
+func (s *AffinityState) fromIndex(idx *Index) {
+	pod := s.pod
+	for _, g := range idx.anti {
+		if len(g.counts) > 0 && existingTermMatches(g.owner, g.term, pod, s.podNSLabels) {
+			s.existingAnti.merge(g.counts)
+		}
+	}
+	for _, g := range idx.score {
+		w := g.weight
+		if g.hard {
+			w = s.hardWeight
+		}
+		if w == 0 || len(g.counts) == 0 || !existingTermMatches(g.owner, g.term, pod, s.podNSLabels) {
+			continue
+		}
+		for p, n := range g.counts {
+			s.addScorePair(p, w*n)
+		}
+	}
+	if len(s.affinity) > 0 {
+		t0 := &s.affinity[0]
+		idx.eachNamespace(t0, s.nsLabels, func(ns string) {
+			idx.eachCandidate(ns, &t0.sel, func(e *podEntry) {
+				if matchesAll(s.affinity, e.pod, s.nsLabels) {
+					for i := range s.affinity {
+						s.affinityCounts.add(e.node.Labels, s.affinity[i].key, 1)
+					}
+				}
+			})
+		})
+	}
+	for i := range s.antiAffinity {
+		t := &s.antiAffinity[i]
+		idx.eachNamespace(t, s.nsLabels, func(ns string) {
+			idx.eachCandidate(ns, &t.sel, func(e *podEntry) {
+				if t.matches(e.pod, s.nsLabels) {
+					s.antiCounts.add(e.node.Labels, t.key, 1)
+				}
+			})
+		})
+	}
+	for _, pref := range []struct {
+		terms []affinityTerm
+		sign  int64
+	}{{s.prefAffinity, 1}, {s.prefAntiAffinity, -1}} {
+		for i := range pref.terms {
+			t := &pref.terms[i]
+			idx.eachNamespace(t, s.nsLabels, func(ns string) {
+				idx.eachCandidate(ns, &t.sel, func(e *podEntry) {
+					if t.matches(e.pod, s.nsLabels) {
+						s.addScore(e.node.Labels, t.key, pref.sign*t.weight)
+					}
+				})
+			})
+		}
+	}
 }
 
 func (s *AffinityState) refreshKeys() {
@@ -261,16 +330,18 @@ func (s *AffinityState) accountPod(dst *AffinityState, p *corev1.Pod, nodeLabels
 }
 
 func (s *AffinityState) addScore(nodeLabels map[string]string, key string, n int64) {
-	v, ok := nodeLabels[key]
-	if !ok {
-		return
+	if v, ok := nodeLabels[key]; ok {
+		s.addScorePair(topologyPair{key, v}, n)
 	}
-	m := s.topoScore[key]
+}
+
+func (s *AffinityState) addScorePair(p topologyPair, n int64) {
+	m := s.topoScore[p.key]
 	if m == nil {
 		m = map[string]int64{}
-		s.topoScore[key] = m
+		s.topoScore[p.key] = m
 	}
-	m[v] += n
+	m[p.value] += n
 }
 
 // matchesAll reports whether p matches every term; false for no terms.

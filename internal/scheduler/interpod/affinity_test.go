@@ -211,9 +211,14 @@ func TestAffinityFilter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, par := range []int{1, 4} {
+			// par 0 uses an Index instead of scanning.
+			for _, par := range []int{0, 1, 4} {
 				all := nodes(tc.nodes...)
-				s, err := PreFilterAffinityWith(tc.pod, all, Options{NamespaceLabels: nsLabels, Parallelism: par})
+				opts := Options{NamespaceLabels: nsLabels, Parallelism: par}
+				if par == 0 {
+					opts.Index = NewIndex()
+				}
+				s, err := PreFilterAffinityWith(tc.pod, all, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -274,20 +279,22 @@ func TestAffinityScore(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			all := nodes(tc.nodes...)
-			s, err := PreFilterAffinity(tc.pod, all)
-			if err != nil {
-				t.Fatal(err)
-			}
-			scores := make([]int64, len(all))
-			for i, n := range all {
-				scores[i] = s.Score(tc.pod, n)
-			}
-			if !reflect.DeepEqual(scores, tc.raw) {
-				t.Fatalf("raw scores %v, want %v", scores, tc.raw)
-			}
-			NormalizeAffinityScores(scores)
-			if !reflect.DeepEqual(scores, tc.final) {
-				t.Fatalf("normalized scores %v, want %v", scores, tc.final)
+			for _, idx := range []*Index{nil, NewIndex()} {
+				s, err := PreFilterAffinityWith(tc.pod, all, Options{Index: idx})
+				if err != nil {
+					t.Fatal(err)
+				}
+				scores := make([]int64, len(all))
+				for i, n := range all {
+					scores[i] = s.Score(tc.pod, n)
+				}
+				if !reflect.DeepEqual(scores, tc.raw) {
+					t.Fatalf("raw scores %v, want %v", scores, tc.raw)
+				}
+				NormalizeAffinityScores(scores)
+				if !reflect.DeepEqual(scores, tc.final) {
+					t.Fatalf("normalized scores %v, want %v", scores, tc.final)
+				}
 			}
 		})
 	}

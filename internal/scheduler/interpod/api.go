@@ -41,6 +41,9 @@ type Options struct {
 	// pod's own labels when a ReplicaSet, ReplicationController or
 	// StatefulSet controls it.
 	DefaultSpreadSelector func(pod *corev1.Pod) *metav1.LabelSelector
+	// Index, when set, is consulted and kept up to date instead of scanning
+	// every pod of every node; see Index. Default nil: scan.
+	Index *Index
 	// DisableDefaultSpread turns the system default constraints off, as
 	// upstream's defaultingType List with no default constraints.
 	DisableDefaultSpread bool

@@ -98,7 +98,7 @@ func PreFilterSpreadWith(pod *corev1.Pod, nodes []Node, opts Options) (*SpreadSt
 	if len(s.hard) == 0 && len(s.soft) == 0 {
 		return s, nil
 	}
-	s.count(nodes, opts.Parallelism)
+	s.count(nodes, opts.Parallelism, opts.Index)
 	return s, nil
 }
 
@@ -173,7 +173,28 @@ func newDomainCounts(n int) []domainCounts {
 }
 
 // count scans nodes once and fills hardDoms, softDoms and weights.
-func (s *SpreadState) count(nodes []Node, parallelism int) {
+func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
+	// With an index, per-node match counts come from the candidates of each
+	// selector's posting list instead of every pod of every node.
+	var perNode []map[*corev1.Node]int64
+	if idx != nil {
+		idx.mu.Lock()
+		idx.sync(nodes)
+		perNode = make([]map[*corev1.Node]int64, len(s.sels))
+		for i := range s.sels {
+			m := map[*corev1.Node]int64{}
+			sel := &s.sels[i]
+			if !sel.empty() {
+				idx.eachCandidate(s.pod.Namespace, sel, func(e *podEntry) {
+					if e.pod.DeletionTimestamp == nil && sel.matches(e.pod.Labels) {
+						m[e.node]++
+					}
+				})
+			}
+			perNode[i] = m
+		}
+		idx.mu.Unlock()
+	}
 	workers := workersFor(len(nodes), parallelism)
 	type local struct{ hard, soft []domainCounts }
 	locals := make([]local, workers)
@@ -203,7 +224,13 @@ func (s *SpreadState) count(nodes []Node, parallelism int) {
 			}
 			affOK := !needAff || s.na.matches(node)
 			taintOK := !needTaints || !hasUntoleratedScheduleTaint(node, s.pod.Spec.Tolerations)
-			s.countNode(nodes[i].Pods(), cnt)
+			if perNode != nil {
+				for j := range perNode {
+					cnt[j] = perNode[j][node]
+				}
+			} else {
+				s.countNode(nodes[i].Pods(), cnt)
+			}
 			if hardOK {
 				for c := range s.hard {
 					s.hard[c].account(&l.hard[c], node, cnt, affOK, taintOK, true)

@@ -214,9 +214,14 @@ func TestSpreadFilter(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			for _, par := range []int{1, 4} {
+			// par 0 uses an Index instead of scanning.
+			for _, par := range []int{0, 1, 4} {
 				all := nodes(tc.nodes...)
-				s, err := PreFilterSpreadWith(tc.pod, all, Options{Parallelism: par})
+				opts := Options{Parallelism: par}
+				if par == 0 {
+					opts.Index = NewIndex()
+				}
+				s, err := PreFilterSpreadWith(tc.pod, all, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -314,21 +319,23 @@ func TestSpreadScore(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			all := nodes(tc.nodes...)
-			s, err := PreFilterSpread(tc.pod, all)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s.PreScore(all)
-			scores := make([]int64, len(all))
-			for i, n := range all {
-				scores[i] = s.Score(tc.pod, n)
-			}
-			if !reflect.DeepEqual(scores, tc.raw) {
-				t.Fatalf("raw scores %v, want %v", scores, tc.raw)
-			}
-			NormalizeSpreadScores(scores)
-			if !reflect.DeepEqual(scores, tc.final) {
-				t.Fatalf("normalized scores %v, want %v", scores, tc.final)
+			for _, idx := range []*Index{nil, NewIndex()} {
+				s, err := PreFilterSpreadWith(tc.pod, all, Options{Index: idx})
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.PreScore(all)
+				scores := make([]int64, len(all))
+				for i, n := range all {
+					scores[i] = s.Score(tc.pod, n)
+				}
+				if !reflect.DeepEqual(scores, tc.raw) {
+					t.Fatalf("raw scores %v, want %v", scores, tc.raw)
+				}
+				NormalizeSpreadScores(scores)
+				if !reflect.DeepEqual(scores, tc.final) {
+					t.Fatalf("normalized scores %v, want %v", scores, tc.final)
+				}
 			}
 		})
 	}

@@ -1,0 +1,129 @@
+package interpod
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+const (
+	benchNodes  = 5000
+	benchPods   = 30000
+	benchOwners = 200
+	// benchScored is upstream's adaptive percentageOfNodesToScore at 5,000
+	// nodes: 50% - 5000/125 = 10%.
+	benchScored = benchNodes / 10
+)
+
+// benchCluster builds 5,000 nodes in 3 zones with 30,000 pods of 200 owners
+// placed pseudo-randomly; decorate shapes every pod (existing and incoming).
+func benchCluster(decorate func(p *corev1.Pod, app string) *corev1.Pod) []Node {
+	rng := rand.New(rand.NewSource(1))
+	ns := make([]*testNode, benchNodes)
+	for i := range ns {
+		ns[i] = mkNode(fmt.Sprintf("node-%04d", i), fmt.Sprintf("zone-%d", i%3), "kubernetes.io/os", "linux")
+	}
+	for k := 0; k < benchPods; k++ {
+		app := fmt.Sprintf("app-%03d", k%benchOwners)
+		p := decorate(mkPod("default", fmt.Sprintf("%s-%d", app, k), "app", app, "pod-template-hash", "abc"), app)
+		n := ns[rng.Intn(benchNodes)]
+		n.pods = append(n.pods, p)
+	}
+	return nodes(ns...)
+}
+
+func antiAffinityPod(p *corev1.Pod, app string) *corev1.Pod {
+	return withAntiAffinity(p, term(hostKey, sel("app", app)))
+}
+
+func spreadPod(p *corev1.Pod, app string) *corev1.Pod {
+	p = withSpread(p, zoneKey, 1, corev1.DoNotSchedule, sel("app", app))
+	return withSpread(p, hostKey, 1, corev1.ScheduleAnyway, sel("app", app))
+}
+
+// BenchmarkAffinityCycle measures one scheduling cycle's inter-pod affinity
+// work per pod: PreFilter, Filter over every node, Score and normalize over
+// the sampled nodes.
+func BenchmarkAffinityCycle(b *testing.B) {
+	all := benchCluster(antiAffinityPod)
+	pods := make([]*corev1.Pod, benchOwners)
+	for i := range pods {
+		app := fmt.Sprintf("app-%03d", i)
+		pods[i] = antiAffinityPod(mkPod("default", app+"-new", "app", app, "pod-template-hash", "abc"), app)
+	}
+	scores := make([]int64, benchScored)
+	opts := Options{Index: NewIndex()}
+	if _, err := PreFilterAffinityWith(pods[0], all, opts); err != nil { // warm the index
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pod := pods[i%len(pods)]
+		s, err := PreFilterAffinityWith(pod, all, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		feasible := 0
+		for _, n := range all {
+			if ok, _ := s.Filter(pod, n); ok {
+				feasible++
+			}
+		}
+		if feasible == 0 {
+			b.Fatal("no feasible node")
+		}
+		for j := range scores {
+			scores[j] = s.Score(pod, all[j*10])
+		}
+		NormalizeAffinityScores(scores)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pods/s")
+}
+
+// BenchmarkSpreadCycle measures one scheduling cycle's topology spread work
+// per pod: PreFilter, Filter over every node, PreScore, Score and normalize
+// over the sampled nodes.
+func BenchmarkSpreadCycle(b *testing.B) {
+	all := benchCluster(spreadPod)
+	pods := make([]*corev1.Pod, benchOwners)
+	for i := range pods {
+		app := fmt.Sprintf("app-%03d", i)
+		pods[i] = spreadPod(mkPod("default", app+"-new", "app", app, "pod-template-hash", "abc"), app)
+	}
+	scores := make([]int64, benchScored)
+	sampled := make([]Node, benchScored)
+	for j := range sampled {
+		sampled[j] = all[j*10]
+	}
+	opts := Options{Index: NewIndex()}
+	if _, err := PreFilterSpreadWith(pods[0], all, opts); err != nil { // warm the index
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		pod := pods[i%len(pods)]
+		s, err := PreFilterSpreadWith(pod, all, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		feasible := 0
+		for _, n := range all {
+			if ok, _ := s.Filter(pod, n); ok {
+				feasible++
+			}
+		}
+		if feasible == 0 {
+			b.Fatal("no feasible node")
+		}
+		s.PreScore(sampled)
+		for j, n := range sampled {
+			scores[j] = s.Score(pod, n)
+		}
+		NormalizeSpreadScores(scores)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pods/s")
+}

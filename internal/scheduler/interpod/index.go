@@ -1,0 +1,298 @@
+package interpod
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Index is an optional cache, shared across scheduling cycles, that turns
+// PreFilter's scan of every pod in the cluster into lookups: pods are
+// indexed by namespace and label, and existing pods' affinity terms are
+// grouped by identical term so one evaluation per group replaces one per
+// pod. Pass the same Index in Options to every PreFilter of a scheduler.
+//
+// The Index keeps itself consistent with the nodes it is given: each
+// PreFilter diffs the node list against the previous one by position,
+// comparing the *corev1.Node and each *corev1.Pod pointer, and re-indexes
+// only nodes that changed. That relies on the snapshot never mutating a
+// Node or Pod object in place (informer objects are immutable; an update is
+// a new pointer). An Index is safe for concurrent use; PreFilters sharing it
+// are serialized.
+type Index struct {
+	mu    sync.Mutex // guards everything below
+	slots []slot
+	ns    map[string]*nsIndex
+	// anti groups existing pods' required anti-affinity terms; score groups
+	// existing pods' hard affinity and preferred (anti-)affinity terms.
+	anti  map[string]*termGroup
+	score map[string]*termGroup
+}
+
+// NewIndex returns an empty Index.
+func NewIndex() *Index {
+	return &Index{ns: map[string]*nsIndex{}, anti: map[string]*termGroup{}, score: map[string]*termGroup{}}
+}
+
+// slot is what the index last saw at one position of the node list.
+type slot struct {
+	node    *corev1.Node
+	pods    []*corev1.Pod
+	entries []*podEntry
+}
+
+type podEntry struct {
+	pod    *corev1.Pod
+	node   *corev1.Node
+	groups []*termGroup
+}
+
+type labelKV struct{ k, v string }
+
+type nsIndex struct {
+	all     map[*podEntry]struct{}
+	byLabel map[labelKV]map[*podEntry]struct{}
+}
+
+// termGroup aggregates identical terms of existing pods (same namespace,
+// term and resolved matchLabelKeys): per topology domain, how many pods on
+// nodes in that domain carry the term.
+type termGroup struct {
+	owner  *corev1.Pod // a representative owner, for namespace and labels
+	term   *corev1.PodAffinityTerm
+	weight int64 // signed score weight; 0 for required anti-affinity
+	hard   bool  // required affinity term: weighted by HardPodAffinityWeight
+	pods   int
+	counts pairCounts
+}
+
+// sync brings the index in line with nodes. Caller holds mu.
+func (x *Index) sync(nodes []Node) {
+	for i, n := range nodes {
+		node, pods := n.Node(), n.Pods()
+		if i < len(x.slots) && x.slots[i].node == node && samePods(x.slots[i].pods, pods) {
+			continue
+		}
+		if i < len(x.slots) {
+			x.clearSlot(&x.slots[i])
+		} else {
+			x.slots = append(x.slots, slot{})
+		}
+		sl := &x.slots[i]
+		sl.node = node
+		sl.pods = append(sl.pods[:0], pods...)
+		if node == nil {
+			continue
+		}
+		for _, p := range pods {
+			sl.entries = append(sl.entries, x.add(p, node))
+		}
+	}
+	for i := len(nodes); i < len(x.slots); i++ {
+		x.clearSlot(&x.slots[i])
+	}
+	x.slots = x.slots[:len(nodes)]
+}
+
+func samePods(a, b []*corev1.Pod) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (x *Index) clearSlot(sl *slot) {
+	for _, e := range sl.entries {
+		x.remove(e)
+	}
+	sl.entries = sl.entries[:0]
+	sl.pods = sl.pods[:0]
+	sl.node = nil
+}
+
+func (x *Index) add(p *corev1.Pod, node *corev1.Node) *podEntry {
+	e := &podEntry{pod: p, node: node}
+	ni := x.ns[p.Namespace]
+	if ni == nil {
+		ni = &nsIndex{all: map[*podEntry]struct{}{}, byLabel: map[labelKV]map[*podEntry]struct{}{}}
+		x.ns[p.Namespace] = ni
+	}
+	ni.all[e] = struct{}{}
+	for k, v := range p.Labels {
+		set := ni.byLabel[labelKV{k, v}]
+		if set == nil {
+			set = map[*podEntry]struct{}{}
+			ni.byLabel[labelKV{k, v}] = set
+		}
+		set[e] = struct{}{}
+	}
+	a := p.Spec.Affinity
+	if a == nil {
+		return e
+	}
+	if paa := a.PodAntiAffinity; paa != nil {
+		for i := range paa.RequiredDuringSchedulingIgnoredDuringExecution {
+			e.join(x.anti, p, &paa.RequiredDuringSchedulingIgnoredDuringExecution[i], 0, false)
+		}
+		for i := range paa.PreferredDuringSchedulingIgnoredDuringExecution {
+			t := &paa.PreferredDuringSchedulingIgnoredDuringExecution[i]
+			e.join(x.score, p, &t.PodAffinityTerm, -int64(t.Weight), false)
+		}
+	}
+	if pa := a.PodAffinity; pa != nil {
+		for i := range pa.RequiredDuringSchedulingIgnoredDuringExecution {
+			e.join(x.score, p, &pa.RequiredDuringSchedulingIgnoredDuringExecution[i], 0, true)
+		}
+		for i := range pa.PreferredDuringSchedulingIgnoredDuringExecution {
+			t := &pa.PreferredDuringSchedulingIgnoredDuringExecution[i]
+			e.join(x.score, p, &t.PodAffinityTerm, int64(t.Weight), false)
+		}
+	}
+	return e
+}
+
+// join adds e's pod to the group of term t, creating it if needed.
+func (e *podEntry) join(groups map[string]*termGroup, owner *corev1.Pod, t *corev1.PodAffinityTerm, weight int64, hard bool) {
+	key := groupKey(owner, t, weight, hard)
+	g := groups[key]
+	if g == nil {
+		g = &termGroup{owner: owner, term: t, weight: weight, hard: hard, counts: pairCounts{}}
+		groups[key] = g
+	}
+	g.pods++
+	g.counts.add(e.node.Labels, t.TopologyKey, 1)
+	e.groups = append(e.groups, g)
+}
+
+func (x *Index) remove(e *podEntry) {
+	if ni := x.ns[e.pod.Namespace]; ni != nil {
+		delete(ni.all, e)
+		for k, v := range e.pod.Labels {
+			if set := ni.byLabel[labelKV{k, v}]; set != nil {
+				delete(set, e)
+				if len(set) == 0 {
+					delete(ni.byLabel, labelKV{k, v})
+				}
+			}
+		}
+		if len(ni.all) == 0 {
+			delete(x.ns, e.pod.Namespace)
+		}
+	}
+	for _, g := range e.groups {
+		g.pods--
+		g.counts.add(e.node.Labels, g.term.TopologyKey, -1)
+		if g.pods == 0 {
+			key := groupKey(g.owner, g.term, g.weight, g.hard)
+			if g.weight == 0 && !g.hard {
+				delete(x.anti, key)
+			} else {
+				delete(x.score, key)
+			}
+		}
+	}
+}
+
+// groupKey identifies a term by everything that decides what it selects.
+func groupKey(owner *corev1.Pod, t *corev1.PodAffinityTerm, weight int64, hard bool) string {
+	var b strings.Builder
+	b.WriteString(owner.Namespace)
+	b.WriteByte(0)
+	b.WriteString(t.TopologyKey)
+	b.WriteByte(0)
+	b.WriteString(strconv.FormatInt(weight, 10))
+	if hard {
+		b.WriteString("h")
+	}
+	writeSelector(&b, t.LabelSelector)
+	b.WriteString("\x00ns")
+	for _, n := range t.Namespaces {
+		b.WriteString(n)
+		b.WriteByte(1)
+	}
+	if t.NamespaceSelector != nil {
+		b.WriteString("\x00nss")
+		writeSelector(&b, t.NamespaceSelector)
+	}
+	for _, k := range t.MatchLabelKeys {
+		v, ok := owner.Labels[k]
+		b.WriteString("\x00mk" + k + "=" + v + strconv.FormatBool(ok))
+	}
+	for _, k := range t.MismatchLabelKeys {
+		v, ok := owner.Labels[k]
+		b.WriteString("\x00mmk" + k + "=" + v + strconv.FormatBool(ok))
+	}
+	return b.String()
+}
+
+func writeSelector(b *strings.Builder, ls *metav1.LabelSelector) {
+	if ls == nil {
+		b.WriteString("\x00nil")
+		return
+	}
+	keys := make([]string, 0, len(ls.MatchLabels))
+	for k := range ls.MatchLabels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString("\x00" + k + "=" + ls.MatchLabels[k])
+	}
+	for _, e := range ls.MatchExpressions {
+		b.WriteString("\x00" + e.Key + string(e.Operator) + strings.Join(e.Values, "\x01"))
+	}
+}
+
+// eachCandidate calls fn for the indexed pods in namespace ns that could
+// match sel: those in the posting list of one of sel's equality
+// requirements, or every pod of the namespace when sel has none.
+func (x *Index) eachCandidate(ns string, sel *selector, fn func(e *podEntry)) {
+	if sel.nothing {
+		return
+	}
+	ni := x.ns[ns]
+	if ni == nil {
+		return
+	}
+	for i := range sel.reqs {
+		r := &sel.reqs[i]
+		if r.op != metav1.LabelSelectorOpIn {
+			continue
+		}
+		for _, v := range r.values {
+			for e := range ni.byLabel[labelKV{r.key, v}] {
+				fn(e)
+			}
+		}
+		return
+	}
+	for e := range ni.all {
+		fn(e)
+	}
+}
+
+// eachNamespace calls fn for every indexed namespace term t selects.
+func (x *Index) eachNamespace(t *affinityTerm, nsLabels NamespaceLabeler, fn func(ns string)) {
+	if t.nsSel.nothing {
+		for _, ns := range t.namespaces {
+			if x.ns[ns] != nil {
+				fn(ns)
+			}
+		}
+		return
+	}
+	for ns := range x.ns {
+		if contains(t.namespaces, ns) || t.nsSelMatches(ns, nsLabels) {
+			fn(ns)
+		}
+	}
+}

@@ -1,0 +1,69 @@
+package interpod
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// TestIndexFollowsSnapshotChanges reuses one Index across cycles while pods
+// are added, moved and removed and nodes disappear, and checks every cycle
+// against a fresh scan.
+func TestIndexFollowsSnapshotChanges(t *testing.T) {
+	anti := withAntiAffinity(mkPod("default", "p", "app", "web"), term(hostKey, sel("app", "web")))
+	spread := withSpread(web("q"), zoneKey, 1, corev1.DoNotSchedule, sel("app", "web"))
+	blocker := withAntiAffinity(mkPod("default", "b", "app", "db"), term(zoneKey, sel("app", "web")))
+	n1, n2, n3 := mkNode("n1", "a"), mkNode("n2", "b"), mkNode("n3", "c")
+	steps := []struct {
+		name  string
+		apply func()
+		nodes []*testNode
+	}{
+		{name: "empty", apply: func() {}, nodes: []*testNode{n1, n2, n3}},
+		{name: "web pod on n1", apply: func() { n1.pods = []*corev1.Pod{web("w1")} }, nodes: []*testNode{n1, n2, n3}},
+		{name: "blocker on n2", apply: func() { n2.pods = []*corev1.Pod{blocker} }, nodes: []*testNode{n1, n2, n3}},
+		{name: "web pod moves to n3", apply: func() { n1.pods = nil; n3.pods = []*corev1.Pod{web("w1")} }, nodes: []*testNode{n1, n2, n3}},
+		{name: "nodes reordered", apply: func() {}, nodes: []*testNode{n3, n1, n2}},
+		{name: "n2 gone", apply: func() {}, nodes: []*testNode{n3, n1}},
+		{name: "n1 relabeled into zone c", apply: func() {
+			n1.node = n1.node.DeepCopy()
+			n1.node.Labels[zoneKey] = "c"
+		}, nodes: []*testNode{n3, n1}},
+	}
+	idx := NewIndex()
+	for _, st := range steps {
+		st.apply()
+		all := nodes(st.nodes...)
+		for _, pod := range []*corev1.Pod{anti, spread} {
+			gotA, err := PreFilterAffinityWith(pod, all, Options{Index: idx})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantA, _ := PreFilterAffinity(pod, all)
+			gotS, err := PreFilterSpreadWith(pod, all, Options{Index: idx})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantS, _ := PreFilterSpread(pod, all)
+			for _, n := range all {
+				if g, w := fmtFilter(gotA.Filter(pod, n)), fmtFilter(wantA.Filter(pod, n)); g != w {
+					t.Fatalf("%s: affinity of %s on %s: index says %q, scan says %q", st.name, pod.Name, n.Node().Name, g, w)
+				}
+				if g, w := fmtFilter(gotS.Filter(pod, n)), fmtFilter(wantS.Filter(pod, n)); g != w {
+					t.Fatalf("%s: spread of %s on %s: index says %q, scan says %q", st.name, pod.Name, n.Node().Name, g, w)
+				}
+			}
+		}
+	}
+	// The blocker left with n2: its group must be gone, only w1 remains.
+	if len(idx.anti) != 0 || len(idx.ns) != 1 || len(idx.ns["default"].all) != 1 {
+		t.Fatalf("index holds %d anti groups and %d namespaces, want 0 and 1 with one pod", len(idx.anti), len(idx.ns))
+	}
+}
+
+func fmtFilter(ok bool, reason string) string {
+	if ok {
+		return "fits"
+	}
+	return reason
+}
