@@ -51,12 +51,13 @@ var _ controllers.Controller = (*GarbageCollector)(nil)
 
 // New builds the collector. Its informers are created at Run, after
 // discovery, on the shared factory where the factory knows the resource.
+// Deletes and patches go through ctx.Metadata, which carries the
+// collector's own service account (generic-garbage-collector).
 func New(ctx controllers.Context) (controllers.Controller, error) {
-	writer, err := writerClient(ctx)
-	if err != nil {
-		return nil, err
+	if ctx.Metadata == nil {
+		return nil, errors.New("garbage collector needs a metadata client")
 	}
-	return newCollector(ctx, writer), nil
+	return newCollector(ctx, ctx.Metadata), nil
 }
 
 func newCollector(ctx controllers.Context, writer metadata.Interface) *GarbageCollector {

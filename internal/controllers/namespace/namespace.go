@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"sync"
 	"time"
 
@@ -14,8 +13,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/metadata"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -47,9 +44,11 @@ var _ controllers.Controller = (*Controller)(nil)
 
 // New builds the controller on the shared namespace informer.
 func New(ctx controllers.Context) (controllers.Controller, error) {
-	meta, err := writerClient(ctx)
-	if err != nil {
-		return nil, err
+	// ctx.Metadata carries the controller's own service account
+	// (namespace-controller), which may delete any namespaced object.
+	meta := ctx.Metadata
+	if meta == nil {
+		return nil, errors.New("namespace controller needs a metadata client")
 	}
 	if ctx.Clock == nil {
 		ctx.Clock = clock.RealClock{}
@@ -158,22 +157,4 @@ func (c *Controller) sync(ctx context.Context, name string) error {
 	start := time.Now()
 	defer func() { c.log.Debug("namespace deletion pass", "namespace", name, "duration", time.Since(start)) }()
 	return c.deleter.delete(ctx, name)
-}
-
-// writerClient returns a metadata client with ctx.Client's credentials
-// (the namespace-controller service account, which may delete anything)
-// instead of ctx.Metadata's (the manager's, list and watch only).
-func writerClient(ctx controllers.Context) (metadata.Interface, error) {
-	rc, ok := ctx.Client.CoreV1().RESTClient().(*rest.RESTClient)
-	if !ok || rc == nil || rc.Client == nil {
-		return ctx.Metadata, nil
-	}
-	u := rc.Get().URL()
-	cfg := &rest.Config{Host: (&url.URL{Scheme: u.Scheme, Host: u.Host}).String(), RateLimiter: rc.GetRateLimiter(),
-		UserAgent: "kplane-controller-manager/namespace-controller"}
-	m, err := metadata.NewForConfigAndClient(cfg, rc.Client)
-	if err != nil {
-		return nil, fmt.Errorf("namespace controller metadata client: %w", err)
-	}
-	return m, nil
 }
