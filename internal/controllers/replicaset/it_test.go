@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"kplane/internal/controllers/controllertest"
+	"kplane/internal/kubectltest"
 )
 
 func scaleRS(t *testing.T, c *cluster, ns, name string, n int32) {
@@ -310,9 +311,9 @@ func TestTerminatingReplicas(t *testing.T) {
 }
 
 func TestReplicationControllerKubectlScale(t *testing.T) {
-	kubectl, err := exec.LookPath("kubectl")
+	kubectl, err := kubectltest.Path()
 	if err != nil {
-		t.Skip("kubectl not found on PATH")
+		t.Fatal(err)
 	}
 	c := startCluster(t)
 	ctx := context.Background()
