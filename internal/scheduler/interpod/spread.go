@@ -24,10 +24,11 @@ type spreadConstraint struct {
 	key         string
 	minDomains  int64
 	sel         selector
-	selID       int  // index of sel among the state's distinct selectors
-	honorAff    bool // nodeAffinityPolicy Honor (default)
-	honorTaints bool // nodeTaintsPolicy Honor (default Ignore)
-	perNode     bool // key is kubernetes.io/hostname: one domain per node
+	selID       int   // index of sel among the state's distinct selectors
+	self        int64 // 1 if the incoming pod matches sel, else 0
+	honorAff    bool  // nodeAffinityPolicy Honor (default)
+	honorTaints bool  // nodeTaintsPolicy Honor (default Ignore)
+	perNode     bool  // key is kubernetes.io/hostname: one domain per node
 }
 
 // domainCounts are one constraint's matching pod counts per domain.
@@ -54,6 +55,9 @@ type SpreadState struct {
 	softDoms   []domainCounts
 	weights    []float64 // per soft constraint, log(domains+2)
 	requireAll bool      // soft: ignore nodes missing a key (pod's own constraints)
+	// nodeCounts, when an Index was used, are the matches per node for each
+	// distinct selector, so Score need not rescan a node's pods.
+	nodeCounts []map[*corev1.Node]int64
 }
 
 // PreFilterSpread builds the topology spread state of pod over all nodes with
@@ -113,6 +117,9 @@ func (s *SpreadState) compile(maxSkew int32, key string, sel selector, aff, tain
 		honorTaints: taints != nil && *taints == corev1.NodeInclusionPolicyHonor,
 		perNode:     key == corev1.LabelHostname,
 		selID:       -1,
+	}
+	if sel.matches(s.pod.Labels) {
+		sc.self = 1
 	}
 	for i := range s.sels {
 		if s.sels[i].equal(&sel) {
@@ -194,6 +201,7 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 			perNode[i] = m
 		}
 		idx.mu.Unlock()
+		s.nodeCounts = perNode
 	}
 	workers := workersFor(len(nodes), parallelism)
 	type local struct{ hard, soft []domainCounts }
@@ -209,6 +217,8 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 			needTaints = needTaints || cs[i].honorTaints
 		}
 	}
+	// Honoring node affinity only excludes nodes when the pod has some.
+	needAff = needAff && (len(s.na.nodeSelector) > 0 || s.na.hasTerms)
 	parallelize(len(nodes), workers, func(w, start, end int) {
 		l := &locals[w]
 		cnt := make([]int64, len(s.sels))
@@ -238,14 +248,17 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 			}
 			if softOK {
 				for c := range s.soft {
-					s.soft[c].account(&l.soft[c], node, cnt, affOK, taintOK, false)
 					// Domains for the score weight exist regardless of
 					// inclusion policies, as upstream derives them from the
-					// nodes being scored.
-					if !s.soft[c].perNode {
-						l.soft[c].values[node.Labels[s.soft[c].key]] = struct{}{}
-					} else {
+					// nodes being scored. Per-node counts are taken in Score.
+					if s.soft[c].perNode {
 						l.soft[c].domains++
+						continue
+					}
+					s.soft[c].account(&l.soft[c], node, cnt, affOK, taintOK, false)
+					v := node.Labels[s.soft[c].key]
+					if _, seen := l.soft[c].values[v]; !seen {
+						l.soft[c].values[v] = struct{}{}
 					}
 				}
 			}
@@ -306,7 +319,7 @@ func (c *spreadConstraint) account(d *domainCounts, node *corev1.Node, cnt []int
 	}
 	if c.perNode {
 		d.domains++
-	} else {
+	} else if _, seen := d.values[v]; !seen {
 		d.values[v] = struct{}{}
 	}
 }
@@ -356,11 +369,7 @@ func (s *SpreadState) Filter(pod *corev1.Pod, node Node) (ok bool, reason string
 		if !ok {
 			return false, ReasonSpreadMissingLabel
 		}
-		self := int64(0)
-		if c.sel.matches(pod.Labels) {
-			self = 1
-		}
-		if s.hardDoms[i].counts[v]+self-s.hardDoms[i].min > c.maxSkew {
+		if s.hardDoms[i].counts[v]+c.self-s.hardDoms[i].min > c.maxSkew {
 			return false, ReasonSpreadConstraintsNotMatch
 		}
 	}
@@ -417,7 +426,9 @@ func (s *SpreadState) Score(pod *corev1.Pod, node Node) int64 {
 			continue
 		}
 		var cnt int64
-		if c.perNode {
+		if c.perNode && s.nodeCounts != nil {
+			cnt = s.nodeCounts[c.selID][n]
+		} else if c.perNode {
 			for _, p := range node.Pods() {
 				if p.DeletionTimestamp == nil && p.Namespace == pod.Namespace && !c.sel.empty() && c.sel.matches(p.Labels) {
 					cnt++
