@@ -103,9 +103,12 @@ type AffinityState struct {
 	// existingAnti counts existing pods' required anti-affinity terms that
 	// match the incoming pod, per topology domain of the existing pod.
 	existingAnti pairCounts
-	// existingKeys are the distinct topology keys in existingAnti, so Filter
-	// looks up one pair per key instead of walking every node label.
-	existingKeys []string
+	// existingBlocked and antiBlocked are existingAnti and antiCounts
+	// regrouped by topology key (value sets with a positive count), so
+	// Filter does one label lookup and one string-keyed lookup per key
+	// instead of walking every node label or hashing pairs.
+	existingBlocked []blockedKey
+	antiBlocked     []blockedKey
 	// affinityCounts counts existing pods matching all required affinity
 	// terms; antiCounts existing pods matching each anti-affinity term.
 	affinityCounts, antiCounts pairCounts
@@ -258,13 +261,45 @@ func (s *AffinityState) fromIndex(idx *Index) {
 	}
 }
 
+// blockedKey is the set of values of one topology key whose domains block
+// the pod.
+type blockedKey struct {
+	key    string
+	values map[string]struct{}
+}
+
 func (s *AffinityState) refreshKeys() {
-	s.existingKeys = s.existingKeys[:0]
-	for p := range s.existingAnti {
-		if !contains(s.existingKeys, p.key) {
-			s.existingKeys = append(s.existingKeys, p.key)
+	s.existingBlocked = groupBlocked(s.existingAnti)
+	s.antiBlocked = groupBlocked(s.antiCounts)
+}
+
+func groupBlocked(m pairCounts) []blockedKey {
+	var out []blockedKey
+next:
+	for p, n := range m {
+		if n <= 0 {
+			continue
+		}
+		for i := range out {
+			if out[i].key == p.key {
+				out[i].values[p.value] = struct{}{}
+				continue next
+			}
+		}
+		out = append(out, blockedKey{key: p.key, values: map[string]struct{}{p.value: {}}})
+	}
+	return out
+}
+
+func blocked(keys []blockedKey, nodeLabels map[string]string) bool {
+	for i := range keys {
+		if v, ok := nodeLabels[keys[i].key]; ok {
+			if _, hit := keys[i].values[v]; hit {
+				return true
+			}
 		}
 	}
+	return false
 }
 
 // accountPod adds (delta 1) or removes (delta -1) existing pod p on a node
@@ -368,19 +403,13 @@ func (s *AffinityState) Filter(pod *corev1.Pod, node Node) (ok bool, reason stri
 	if !s.satisfiesAffinity(n.Labels) {
 		return false, ReasonAffinityRulesNotMatch
 	}
-	if len(s.antiCounts) > 0 {
-		for i := range s.antiAffinity {
-			if v, ok := n.Labels[s.antiAffinity[i].key]; ok && s.antiCounts[topologyPair{s.antiAffinity[i].key, v}] > 0 {
-				return false, ReasonAntiAffinityRulesNotMatch
-			}
-		}
+	if blocked(s.antiBlocked, n.Labels) {
+		return false, ReasonAntiAffinityRulesNotMatch
 	}
 	// Upstream walks every label of the node; only keys that occur in the
 	// counts can match, so look those up instead.
-	for _, k := range s.existingKeys {
-		if v, ok := n.Labels[k]; ok && s.existingAnti[topologyPair{k, v}] > 0 {
-			return false, ReasonExistingAntiAffinityRulesNotMatch
-		}
+	if blocked(s.existingBlocked, n.Labels) {
+		return false, ReasonExistingAntiAffinityRulesNotMatch
 	}
 	return true, ""
 }
@@ -428,11 +457,11 @@ func (s *AffinityState) Clone() *AffinityState {
 	c := *s
 	c.existingAnti = pairCounts{}
 	c.existingAnti.merge(s.existingAnti)
-	c.existingKeys = append([]string(nil), s.existingKeys...)
 	c.affinityCounts = pairCounts{}
 	c.affinityCounts.merge(s.affinityCounts)
 	c.antiCounts = pairCounts{}
 	c.antiCounts.merge(s.antiCounts)
+	c.refreshKeys()
 	c.topoScore = make(map[string]map[string]int64, len(s.topoScore))
 	for k, vals := range s.topoScore {
 		m := make(map[string]int64, len(vals))
