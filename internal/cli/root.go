@@ -23,7 +23,7 @@ func NewRoot() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newUpCommand(), newAPIServerCommand(), newControllerManagerCommand(), newVersionCommand())
+	root.AddCommand(newUpCommand(), newAPIServerCommand(), newControllerManagerCommand(), newSchedulerCommand(), newVersionCommand())
 	return root
 }
 

@@ -53,7 +53,9 @@ func newUpCommand() *cobra.Command {
 	var (
 		f    serverFlags
 		mf   managerFlags
+		sf   schedulerFlags
 		runC bool
+		runS bool
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -64,12 +66,17 @@ func newUpCommand() *cobra.Command {
 			if runC {
 				extra = append(extra, controllerManagerComponent(cmd, &mf))
 			}
+			if runS {
+				extra = append(extra, schedulerComponent(cmd, &sf, &mf))
+			}
 			return runControlPlane(cmd, f.config(cmd), extra...)
 		},
 	}
 	f.bind(cmd)
 	cmd.Flags().BoolVar(&runC, "controller-manager", true, "run the controller manager in this process")
 	mf.bind(cmd.Flags(), false)
+	cmd.Flags().BoolVar(&runS, "scheduler", true, "run the scheduler in this process")
+	sf.bind(cmd.Flags(), false)
 	return cmd
 }
 

@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"kplane/internal/controlplane"
+	"kplane/internal/scheduler"
+)
+
+// schedulerFlags bind kube-scheduler's flags.
+type schedulerFlags struct {
+	kubeconfig                                string
+	schedulerName                             string
+	percentage                                int32
+	parallelism                               int
+	qps                                       float32
+	burst                                     int
+	leaderElect                               bool
+	leaseDuration, renewDeadline, retryPeriod time.Duration
+}
+
+func (f *schedulerFlags) bind(fl *pflag.FlagSet, standalone bool) {
+	if standalone {
+		fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the scheduler's identity (env KPLANE_KUBECONFIG)")
+		fl.Float32Var(&f.qps, "kube-api-qps", 1000, "queries per second to the API server")
+		fl.IntVar(&f.burst, "kube-api-burst", 2000, "burst of queries to the API server")
+		fl.BoolVar(&f.leaderElect, "leader-elect", true, "schedule only while holding the kube-system/kube-scheduler Lease")
+		fl.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease is valid without renewal")
+		fl.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up")
+		fl.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "wait between tries to acquire or renew the Lease")
+	}
+	fl.StringVar(&f.schedulerName, "scheduler-name", "default-scheduler", "schedule pods whose spec.schedulerName is this")
+	fl.Int32Var(&f.percentage, "percentage-of-nodes-to-score", 0, "share of nodes to find feasible before scoring; 0 adapts from 50% (100 nodes) to 5%")
+	fl.IntVar(&f.parallelism, "parallelism", 16, "goroutines that filter and score nodes")
+}
+
+func (f *schedulerFlags) config(cmd *cobra.Command) scheduler.Config {
+	return scheduler.Config{
+		QPS: f.qps, Burst: f.burst, SchedulerName: f.schedulerName, PercentageOfNodesToScore: f.percentage,
+		Parallelism: f.parallelism, DisableLeaderElection: !f.leaderElect,
+		LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
+		Logger: newLogger(cmd).With("component", "scheduler"),
+	}
+}
+
+func newSchedulerCommand() *cobra.Command {
+	var f schedulerFlags
+	cmd := &cobra.Command{
+		Use:   "scheduler",
+		Short: "Assign pending pods to nodes (kube-scheduler) against an API server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			rc, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
+			if err != nil {
+				return fmt.Errorf("kubeconfig: %w", err)
+			}
+			cfg := f.config(cmd)
+			cfg.RESTConfig = rc
+			s, err := scheduler.New(cfg)
+			if err != nil {
+				return err
+			}
+			return s.Run(ctx)
+		},
+	}
+	f.bind(cmd.Flags(), true)
+	return cmd
+}
+
+// schedulerComponent runs the scheduler inside `kplane up`; it shares the
+// controller manager's leader-election and client flags.
+func schedulerComponent(cmd *cobra.Command, sf *schedulerFlags, mf *managerFlags) component {
+	return component{name: "scheduler", run: func(ctx context.Context, cp *controlplane.ControlPlane) error {
+		rc, err := clientcmd.BuildConfigFromFlags("", cp.SchedulerKubeconfig())
+		if err != nil {
+			return fmt.Errorf("scheduler kubeconfig: %w", err)
+		}
+		cfg := sf.config(cmd)
+		cfg.RESTConfig = rc
+		cfg.QPS, cfg.Burst = mf.qps, mf.burst
+		cfg.DisableLeaderElection = !mf.leaderElect
+		cfg.LeaseDuration, cfg.RenewDeadline, cfg.RetryPeriod = mf.leaseDuration, mf.renewDeadline, mf.retryPeriod
+		// One process, one /metrics.
+		cfg.Metrics = cp.Metrics()
+		s, err := scheduler.New(cfg)
+		if err != nil {
+			return err
+		}
+		return s.Run(ctx)
+	}}
+}
