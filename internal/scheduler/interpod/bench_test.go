@@ -3,6 +3,8 @@ package interpod
 import (
 	"fmt"
 	"math/rand"
+	"os"
+	"strconv"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,14 +12,21 @@ import (
 
 const (
 	benchNodes  = 5000
-	benchPods   = 30000
 	benchOwners = 200
 	// benchScored is upstream's adaptive percentageOfNodesToScore at 5,000
 	// nodes: 50% - 5000/125 = 10%.
 	benchScored = benchNodes / 10
 )
 
-// benchCluster builds 5,000 nodes in 3 zones with 30,000 pods of 200 owners
+// benchPods is the number of existing pods: 30,000, or KPLANE_BENCH_PODS.
+func benchPods() int {
+	if n, err := strconv.Atoi(os.Getenv("KPLANE_BENCH_PODS")); err == nil && n > 0 {
+		return n
+	}
+	return 30000
+}
+
+// benchCluster builds 5,000 nodes in 3 zones with benchPods pods of 200 owners
 // placed pseudo-randomly; decorate shapes every pod (existing and incoming).
 func benchCluster(decorate func(p *corev1.Pod, app string) *corev1.Pod) []Node {
 	rng := rand.New(rand.NewSource(1))
@@ -25,7 +34,7 @@ func benchCluster(decorate func(p *corev1.Pod, app string) *corev1.Pod) []Node {
 	for i := range ns {
 		ns[i] = mkNode(fmt.Sprintf("node-%04d", i), fmt.Sprintf("zone-%d", i%3), "kubernetes.io/os", "linux")
 	}
-	for k := 0; k < benchPods; k++ {
+	for k, total := 0, benchPods(); k < total; k++ {
 		app := fmt.Sprintf("app-%03d", k%benchOwners)
 		p := decorate(mkPod("default", fmt.Sprintf("%s-%d", app, k), "app", app, "pod-template-hash", "abc"), app)
 		n := ns[rng.Intn(benchNodes)]

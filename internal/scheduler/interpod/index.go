@@ -31,6 +31,47 @@ type Index struct {
 	// existing pods' hard affinity and preferred (anti-)affinity terms.
 	anti  map[string]*termGroup
 	score map[string]*termGroup
+	// nodeGen changes whenever a position's node object changes, which
+	// invalidates domainCache (pod changes do not).
+	nodeGen     uint64
+	domainCache map[string]*domainSet
+}
+
+// domainSet is the topology domains of the nodes having every required key:
+// how many such nodes, and per wanted key the distinct values ("" for a
+// node lacking that key). It is shared and must not be modified.
+type domainSet struct {
+	gen    uint64
+	nodes  int64
+	values []map[string]struct{}
+}
+
+// domains returns the cached domainSet for required and wanted keys,
+// recomputing it after node changes. Caller holds mu.
+func (x *Index) domains(required, wanted []string) *domainSet {
+	key := strings.Join(required, "\x00") + "\x01" + strings.Join(wanted, "\x00")
+	if d := x.domainCache[key]; d != nil && d.gen == x.nodeGen {
+		return d
+	}
+	d := &domainSet{gen: x.nodeGen, values: make([]map[string]struct{}, len(wanted))}
+	for i := range d.values {
+		d.values[i] = map[string]struct{}{}
+	}
+	for i := range x.slots {
+		n := x.slots[i].node
+		if n == nil || !hasKeys(n.Labels, required) {
+			continue
+		}
+		d.nodes++
+		for j, k := range wanted {
+			d.values[j][n.Labels[k]] = struct{}{}
+		}
+	}
+	if x.domainCache == nil {
+		x.domainCache = map[string]*domainSet{}
+	}
+	x.domainCache[key] = d
+	return d
 }
 
 // NewIndex returns an empty Index.
@@ -77,6 +118,9 @@ func (x *Index) sync(nodes []Node) {
 		if i < len(x.slots) && x.slots[i].node == node && samePods(x.slots[i].pods, pods) {
 			continue
 		}
+		if i >= len(x.slots) || x.slots[i].node != node {
+			x.nodeGen++
+		}
 		if i < len(x.slots) {
 			x.clearSlot(&x.slots[i])
 		} else {
@@ -94,6 +138,7 @@ func (x *Index) sync(nodes []Node) {
 	}
 	for i := len(nodes); i < len(x.slots); i++ {
 		x.clearSlot(&x.slots[i])
+		x.nodeGen++
 	}
 	x.slots = x.slots[:len(nodes)]
 }

@@ -67,3 +67,32 @@ func fmtFilter(ok bool, reason string) string {
 	}
 	return reason
 }
+
+// TestIndexedSpreadAddPodKeepsCacheIntact checks that a preemption what-if
+// on a state built from the index's shared domain cache does not leak into
+// later cycles.
+func TestIndexedSpreadAddPodKeepsCacheIntact(t *testing.T) {
+	pod := withSpread(web("p"), zoneKey, 1, corev1.DoNotSchedule, sel("app", "web"))
+	a1, b1 := mkNode("a1", "a").with(web("w1")), mkNode("b1", "b").with(web("w2"))
+	outside := mkNode("z1", "z")
+	all := nodes(a1, b1)
+	idx := NewIndex()
+	s, err := PreFilterSpreadWith(pod, all, Options{Index: idx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.Clone()
+	c.AddPod(web("w3"), outside)
+	s.AddPod(web("w4"), outside)
+	again, err := PreFilterSpreadWith(pod, all, Options{Index: idx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Zones a and b hold one pod each: both fit. Had zone z leaked into the
+	// cached domains, the minimum would be 0 and both would fail.
+	for _, n := range all {
+		if ok, reason := again.Filter(pod, n); !ok {
+			t.Fatalf("%s: %s", n.Node().Name, reason)
+		}
+	}
+}

@@ -181,6 +181,22 @@ func newDomainCounts(n int) []domainCounts {
 
 // count scans nodes once and fills hardDoms, softDoms and weights.
 func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
+	needAff := false
+	needTaints := false
+	for _, cs := range [][]spreadConstraint{s.hard, s.soft} {
+		for i := range cs {
+			needAff = needAff || cs[i].honorAff
+			needTaints = needTaints || cs[i].honorTaints
+		}
+	}
+	// Honoring node affinity only excludes nodes when the pod has some.
+	needAff = needAff && (len(s.na.nodeSelector) > 0 || s.na.hasTerms)
+	workers := workersFor(len(nodes), parallelism)
+	type local struct{ hard, soft []domainCounts }
+	locals := make([]local, workers)
+	for w := range locals {
+		locals[w] = local{hard: newDomainCounts(len(s.hard)), soft: newDomainCounts(len(s.soft))}
+	}
 	// With an index, per-node match counts come from the candidates of each
 	// selector's posting list instead of every pod of every node.
 	var perNode []map[*corev1.Node]int64
@@ -200,25 +216,18 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 			}
 			perNode[i] = m
 		}
-		idx.mu.Unlock()
 		s.nodeCounts = perNode
-	}
-	workers := workersFor(len(nodes), parallelism)
-	type local struct{ hard, soft []domainCounts }
-	locals := make([]local, workers)
-	for w := range locals {
-		locals[w] = local{hard: newDomainCounts(len(s.hard)), soft: newDomainCounts(len(s.soft))}
-	}
-	needAff := false
-	needTaints := false
-	for _, cs := range [][]spreadConstraint{s.hard, s.soft} {
-		for i := range cs {
-			needAff = needAff || cs[i].honorAff
-			needTaints = needTaints || cs[i].honorTaints
+		// When no inclusion policy excludes nodes, domains depend only on
+		// the node set, which the index caches: no per-node loop at all.
+		if !needAff && !needTaints {
+			s.countFromIndex(idx, perNode, locals[0].hard, locals[0].soft)
+			idx.mu.Unlock()
+			workers = 1
+			nodes = nil
+		} else {
+			idx.mu.Unlock()
 		}
 	}
-	// Honoring node affinity only excludes nodes when the pod has some.
-	needAff = needAff && (len(s.na.nodeSelector) > 0 || s.na.hasTerms)
 	parallelize(len(nodes), workers, func(w, start, end int) {
 		l := &locals[w]
 		cnt := make([]int64, len(s.sels))
@@ -284,6 +293,59 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 		}
 		s.weights[c] = math.Log(float64(d.domains + 2))
 	}
+}
+
+// countFromIndex fills hard and soft from per-node match counts and the
+// index's cached domains, for pods whose constraints exclude no node by
+// inclusion policy. Caller holds idx.mu.
+func (s *SpreadState) countFromIndex(idx *Index, perNode []map[*corev1.Node]int64, hard, soft []domainCounts) {
+	hardKeys := constraintKeys(s.hard)
+	var softReq []string
+	if s.requireAll {
+		softReq = constraintKeys(s.soft)
+	}
+	hd := idx.domains(hardKeys, hardKeys)
+	sd := idx.domains(softReq, constraintKeys(s.soft))
+	for c := range s.hard {
+		s.hard[c].fromCounts(&hard[c], hd, perNode, hardKeys, c)
+	}
+	for c := range s.soft {
+		if s.soft[c].perNode {
+			soft[c].domains = sd.nodes
+			continue
+		}
+		s.soft[c].fromCounts(&soft[c], sd, perNode, softReq, c)
+	}
+}
+
+func (c *spreadConstraint) fromCounts(d *domainCounts, dom *domainSet, perNode []map[*corev1.Node]int64, required []string, i int) {
+	for node, n := range perNode[c.selID] {
+		if n > 0 && hasKeys(node.Labels, required) {
+			d.counts[node.Labels[c.key]] += n
+		}
+	}
+	if c.perNode {
+		d.domains = dom.nodes
+		return
+	}
+	d.values = dom.values[i]
+}
+
+func constraintKeys(cs []spreadConstraint) []string {
+	keys := make([]string, len(cs))
+	for i := range cs {
+		keys[i] = cs[i].key
+	}
+	return keys
+}
+
+func hasKeys(lbls map[string]string, keys []string) bool {
+	for _, k := range keys {
+		if _, ok := lbls[k]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // countNode sets cnt[i] to the number of pods matching distinct selector i:
@@ -483,7 +545,14 @@ func (s *SpreadState) update(p *corev1.Pod, node Node, delta int64) {
 		d := &s.hardDoms[i]
 		v := n.Labels[c.key]
 		if _, seen := d.values[v]; !seen && !c.perNode {
-			d.values[v] = struct{}{}
+			// values may be shared with the Index's domain cache: copy
+			// before writing.
+			vals := make(map[string]struct{}, len(d.values)+1)
+			for x := range d.values {
+				vals[x] = struct{}{}
+			}
+			vals[v] = struct{}{}
+			d.values = vals
 			d.domains++
 		}
 		if m := d.counts[v] + delta; m <= 0 {
