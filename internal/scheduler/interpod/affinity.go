@@ -225,8 +225,8 @@ func (s *AffinityState) fromIndex(idx *Index) {
 	if len(s.affinity) > 0 {
 		t0 := &s.affinity[0]
 		idx.eachNamespace(t0, s.nsLabels, func(ns string) {
-			idx.eachCandidate(ns, &t0.sel, func(e *podEntry) {
-				if matchesAll(s.affinity, e.pod, s.nsLabels) {
+			idx.eachCandidate(ns, &t0.sel, func(e *podEntry, exact bool) {
+				if (exact && len(s.affinity) == 1) || matchesAll(s.affinity, e.pod, s.nsLabels) {
 					for i := range s.affinity {
 						s.affinityCounts.add(e.node.Labels, s.affinity[i].key, 1)
 					}
@@ -237,8 +237,9 @@ func (s *AffinityState) fromIndex(idx *Index) {
 	for i := range s.antiAffinity {
 		t := &s.antiAffinity[i]
 		idx.eachNamespace(t, s.nsLabels, func(ns string) {
-			idx.eachCandidate(ns, &t.sel, func(e *podEntry) {
-				if t.matches(e.pod, s.nsLabels) {
+			idx.eachCandidate(ns, &t.sel, func(e *podEntry, exact bool) {
+				// eachNamespace already matched the namespace.
+				if exact || t.sel.matches(e.pod.Labels) {
 					s.antiCounts.add(e.node.Labels, t.key, 1)
 				}
 			})
@@ -251,8 +252,8 @@ func (s *AffinityState) fromIndex(idx *Index) {
 		for i := range pref.terms {
 			t := &pref.terms[i]
 			idx.eachNamespace(t, s.nsLabels, func(ns string) {
-				idx.eachCandidate(ns, &t.sel, func(e *podEntry) {
-					if t.matches(e.pod, s.nsLabels) {
+				idx.eachCandidate(ns, &t.sel, func(e *podEntry, exact bool) {
+					if exact || t.sel.matches(e.pod.Labels) {
 						s.addScore(e.node.Labels, t.key, pref.sign*t.weight)
 					}
 				})

@@ -299,8 +299,10 @@ func writeSelector(b *strings.Builder, ls *metav1.LabelSelector) {
 
 // eachCandidate calls fn for the indexed pods in namespace ns that could
 // match sel: those in the posting list of one of sel's equality
-// requirements, or every pod of the namespace when sel has none.
-func (x *Index) eachCandidate(ns string, sel *selector, fn func(e *podEntry)) {
+// requirements, or every pod of the namespace when sel has none. exact
+// tells fn that every candidate matches sel (its only requirement is the
+// posting's), so fn can skip re-reading the pod's labels.
+func (x *Index) eachCandidate(ns string, sel *selector, fn func(e *podEntry, exact bool)) {
 	if sel.nothing {
 		return
 	}
@@ -313,15 +315,17 @@ func (x *Index) eachCandidate(ns string, sel *selector, fn func(e *podEntry)) {
 		if r.op != metav1.LabelSelectorOpIn {
 			continue
 		}
+		exact := len(sel.reqs) == 1
 		for _, v := range r.values {
 			for e := range ni.byLabel[labelKV{r.key, v}] {
-				fn(e)
+				fn(e, exact)
 			}
 		}
 		return
 	}
+	exact := len(sel.reqs) == 0
 	for e := range ni.all {
-		fn(e)
+		fn(e, exact)
 	}
 }
 

@@ -208,8 +208,8 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 			m := map[*corev1.Node]int64{}
 			sel := &s.sels[i]
 			if !sel.empty() {
-				idx.eachCandidate(s.pod.Namespace, sel, func(e *podEntry) {
-					if e.pod.DeletionTimestamp == nil && sel.matches(e.pod.Labels) {
+				idx.eachCandidate(s.pod.Namespace, sel, func(e *podEntry, exact bool) {
+					if e.pod.DeletionTimestamp == nil && (exact || sel.matches(e.pod.Labels)) {
 						m[e.node]++
 					}
 				})
