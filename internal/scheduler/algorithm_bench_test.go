@@ -30,11 +30,11 @@ func benchNode(i int) *corev1.Node {
 }
 
 // benchPod is pod i of ReplicaSet rs: requests vary per set, every fifth
-// set selects a zone.
+// set selects a zone; the app label makes system default spreading apply.
 func benchPod(rs, i int) *corev1.Pod {
 	ctrl := true
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
-		Name: fmt.Sprintf("rs-%d-%d", rs, i), Namespace: "default", UID: types.UID(fmt.Sprintf("rs-%d-%d", rs, i)),
+		Name: fmt.Sprintf("rs-%d-%d", rs, i), Namespace: "default", Labels: map[string]string{"app": fmt.Sprintf("rs-%d", rs)}, UID: types.UID(fmt.Sprintf("rs-%d-%d", rs, i)),
 		OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: fmt.Sprintf("rs-%d", rs), UID: types.UID(fmt.Sprintf("rs-uid-%d", rs)), Controller: &ctrl}},
 	}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 		corev1.ResourceCPU:    *resource.NewMilliQuantity(int64(50+rs%8*25), resource.DecimalSI),
@@ -47,10 +47,17 @@ func benchPod(rs, i int) *corev1.Pod {
 }
 
 // BenchmarkScheduleAlgorithm schedules pods of 200 ReplicaSets onto 5,000
-// nodes with the default profile, assuming each placement in the cache
-// and updating the snapshot incrementally, as the scheduling loop does
-// (no API server). Reports pods/s.
+// nodes, assuming each placement in the cache and updating the snapshot
+// incrementally, as the scheduling loop does (no API server). Reports
+// pods/s. "basic" runs the node-local filters and scores (system default
+// spreading off); "default-spread" adds upstream's default topology
+// spreading of ReplicaSet pods over zones and hostnames.
 func BenchmarkScheduleAlgorithm(b *testing.B) {
+	b.Run("basic", func(b *testing.B) { benchmarkScheduleAlgorithm(b, true) })
+	b.Run("default-spread", func(b *testing.B) { benchmarkScheduleAlgorithm(b, false) })
+}
+
+func benchmarkScheduleAlgorithm(b *testing.B, noDefaultSpread bool) {
 	const nodes, sets = 5000, 200
 	cache := NewCache(0, nil)
 	for i := 0; i < nodes; i++ {
@@ -58,7 +65,8 @@ func BenchmarkScheduleAlgorithm(b *testing.B) {
 	}
 	snap := framework.NewSnapshot()
 	cache.UpdateSnapshot(snap)
-	prof := plugins.DefaultProfile(plugins.ProfileOptions{SchedulerName: "default-scheduler", Lookup: snap.Get})
+	prof := plugins.DefaultProfile(plugins.ProfileOptions{SchedulerName: "default-scheduler", Lookup: snap.Get,
+		Interpod: plugins.InterpodOptions{Snapshot: snap, Parallelism: 16, DisableDefaultSpread: noDefaultSpread}})
 	alg := NewAlgorithm(prof, 16, 0, 1)
 	pods := make([]*corev1.Pod, b.N)
 	classes := make([]string, b.N)

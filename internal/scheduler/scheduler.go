@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/leaderelection"
@@ -42,6 +43,10 @@ type Scheduler struct {
 	binds    chan struct{}
 	bindWG   sync.WaitGroup
 	recorder record.EventRecorder
+
+	// namespaces lists namespaces for namespaceSelector terms; set by run
+	// before scheduling starts.
+	namespaces corelisters.NamespaceLister
 
 	readyOnce sync.Once
 	ready     chan struct{}
@@ -75,6 +80,7 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	s.profile = plugins.DefaultProfile(plugins.ProfileOptions{
 		SchedulerName: cfg.SchedulerName, Weights: cfg.Weights, Lookup: s.snapshot.Get, Bind: &binder{client: client},
+		Interpod: plugins.InterpodOptions{Snapshot: s.snapshot, NamespaceLabels: s.namespaceLabels, Parallelism: cfg.Parallelism},
 	})
 	s.alg = NewAlgorithm(s.profile, cfg.Parallelism, cfg.PercentageOfNodesToScore, cfg.Seed)
 	return s, nil
@@ -150,6 +156,7 @@ func (s *Scheduler) run(ctx context.Context) error {
 	factory := informers.NewSharedInformerFactory(s.client, 0)
 	podInf := factory.Core().V1().Pods().Informer()
 	nodeInf := factory.Core().V1().Nodes().Informer()
+	s.namespaces = factory.Core().V1().Namespaces().Lister()
 	if _, err := nodeInf.AddEventHandler(s.nodeHandler()); err != nil {
 		return fmt.Errorf("node handler: %w", err)
 	}
@@ -181,6 +188,18 @@ func (s *Scheduler) run(ctx context.Context) error {
 	wg.Wait()
 	s.bindWG.Wait()
 	return nil
+}
+
+// namespaceLabels resolves a namespace's labels for affinity terms.
+func (s *Scheduler) namespaceLabels(name string) (map[string]string, bool) {
+	if s.namespaces == nil {
+		return nil, false
+	}
+	ns, err := s.namespaces.Get(name)
+	if err != nil {
+		return nil, false
+	}
+	return ns.Labels, true
 }
 
 // housekeeping flushes the backoff and unschedulable queues every second,

@@ -2,6 +2,7 @@ package plugins
 
 import (
 	"context"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -9,12 +10,66 @@ import (
 	"kplane/internal/scheduler/interpod"
 )
 
+// InterpodOptions configures the InterPodAffinity and PodTopologySpread
+// adapters.
+type InterpodOptions struct {
+	// Snapshot, when set, lets the adapters reuse one []interpod.Node view
+	// of the snapshot's node list until the list changes, instead of
+	// building one per pod.
+	Snapshot *framework.Snapshot
+	// NamespaceLabels resolves namespaceSelector terms (nil: only empty
+	// selectors and explicit namespaces match).
+	NamespaceLabels interpod.NamespaceLabeler
+	// Parallelism of one PreFilter's scan (0: GOMAXPROCS).
+	Parallelism int
+	// DisableDefaultSpread turns off upstream's system default spreading
+	// for pods without constraints.
+	DisableDefaultSpread bool
+}
+
+// nodeView caches the snapshot list as []interpod.Node by list version.
+type nodeView struct {
+	snap    *framework.Snapshot
+	mu      sync.Mutex // guards version and list
+	version int64
+	list    []interpod.Node
+}
+
+func (v *nodeView) of(nodes []*framework.NodeInfo) []interpod.Node {
+	if v == nil || v.snap == nil || len(nodes) != len(v.snap.List) || (len(nodes) > 0 && nodes[0] != v.snap.List[0]) {
+		return asNodes(nodes)
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.list == nil || v.version != v.snap.ListVersion {
+		v.list, v.version = asNodes(nodes), v.snap.ListVersion
+	}
+	return v.list
+}
+
+func asNodes(nodes []*framework.NodeInfo) []interpod.Node {
+	out := make([]interpod.Node, len(nodes))
+	for i, n := range nodes {
+		out[i] = n
+	}
+	return out
+}
+
 // InterPodAffinity adapts the interpod package's affinity rules. The
-// per-pod state is built in PreFilter over all nodes and reused by Score.
-//
-// TODO(interpod): pass namespace labels for namespaceSelector terms once
-// the interpod package's options settle.
-type InterPodAffinity struct{}
+// per-pod state is built in PreFilter over all nodes and reused by Score;
+// an Index shared across cycles avoids rescanning every pod.
+type InterPodAffinity struct {
+	opts  interpod.Options
+	nodes *nodeView
+}
+
+// NewInterPodAffinity returns the plugin with its own index.
+func NewInterPodAffinity(o InterpodOptions) *InterPodAffinity {
+	return &InterPodAffinity{
+		opts:  interpod.Options{NamespaceLabels: o.NamespaceLabels, Parallelism: o.Parallelism, Index: interpod.NewIndex()},
+		nodes: &nodeView{snap: o.Snapshot},
+	}
+}
 
 const affinityKey framework.StateKey = "PreFilter" + NameInterPodAffinity
 
@@ -34,21 +89,13 @@ func HasPodAffinity(pod *corev1.Pod) bool {
 	return a != nil && (a.PodAffinity != nil || a.PodAntiAffinity != nil)
 }
 
-func asNodes(nodes []*framework.NodeInfo) []interpod.Node {
-	out := make([]interpod.Node, len(nodes))
-	for i, n := range nodes {
-		out[i] = n
-	}
-	return out
-}
-
 // PreFilter builds the affinity state, or skips the plugin when neither
 // the pod nor any existing pod has affinity terms that could matter.
 func (p *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) *framework.Status {
 	if !HasPodAffinity(pod) && !anyRequiredAntiAffinity(nodes) {
 		return framework.NewStatus(framework.Skip)
 	}
-	s, err := interpod.PreFilterAffinity(pod, asNodes(nodes))
+	s, err := interpod.PreFilterAffinityWith(pod, p.nodes.of(nodes), p.opts)
 	if err != nil {
 		return framework.AsStatus(err)
 	}
@@ -82,7 +129,8 @@ func (p *InterPodAffinity) Filter(_ context.Context, state *framework.CycleState
 	return framework.NewStatus(code, reason)
 }
 
-// PreScore skips pods without pod affinity whose PreFilter was skipped.
+// PreScore skips pods whose PreFilter was skipped or that have no
+// preferred terms to score.
 func (p *InterPodAffinity) PreScore(_ context.Context, state *framework.CycleState, _ *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
 	if _, err := state.Read(affinityKey); err != nil {
 		return framework.NewStatus(framework.Skip)
@@ -119,37 +167,67 @@ func (f sliceNormalizer) NormalizeScore(_ context.Context, _ *framework.CycleSta
 	return nil
 }
 
-// PodTopologySpread adapts the interpod package's topology spread rules
-// for pods that declare topologySpreadConstraints.
-type PodTopologySpread struct{}
+// PodTopologySpread adapts the interpod package's topology spread rules:
+// the pod's own constraints, or for pods of ReplicaSets,
+// ReplicationControllers and StatefulSets without constraints upstream's
+// system defaults (zone and hostname, ScheduleAnyway).
+type PodTopologySpread struct {
+	opts  interpod.Options
+	nodes *nodeView
+}
+
+// NewPodTopologySpread returns the plugin with its own index.
+func NewPodTopologySpread(o InterpodOptions) *PodTopologySpread {
+	return &PodTopologySpread{
+		opts: interpod.Options{NamespaceLabels: o.NamespaceLabels, Parallelism: o.Parallelism, Index: interpod.NewIndex(),
+			DisableDefaultSpread: o.DisableDefaultSpread},
+		nodes: &nodeView{snap: o.Snapshot},
+	}
+}
 
 const spreadKey framework.StateKey = "PreFilter" + NamePodTopologySpread
 
 var (
-	_ framework.PreFilterPlugin = PodTopologySpread{}
-	_ framework.FilterPlugin    = PodTopologySpread{}
-	_ framework.PreScorePlugin  = PodTopologySpread{}
-	_ framework.ScorePlugin     = PodTopologySpread{}
+	_ framework.PreFilterPlugin = (*PodTopologySpread)(nil)
+	_ framework.FilterPlugin    = (*PodTopologySpread)(nil)
+	_ framework.PreScorePlugin  = (*PodTopologySpread)(nil)
+	_ framework.ScorePlugin     = (*PodTopologySpread)(nil)
 )
 
 // Name implements framework.Plugin.
-func (PodTopologySpread) Name() string { return NamePodTopologySpread }
+func (*PodTopologySpread) Name() string { return NamePodTopologySpread }
 
-// PreFilter builds the spread state for pods with constraints.
-func (PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) *framework.Status {
-	if len(pod.Spec.TopologySpreadConstraints) == 0 {
+// hasHardConstraints reports DoNotSchedule constraints, the only ones
+// Filter checks.
+func hasHardConstraints(pod *corev1.Pod) bool {
+	for i := range pod.Spec.TopologySpreadConstraints {
+		if pod.Spec.TopologySpreadConstraints[i].WhenUnsatisfiable != corev1.ScheduleAnyway {
+			return true
+		}
+	}
+	return false
+}
+
+// PreFilter builds the spread state. Filter is skipped for pods without
+// DoNotSchedule constraints (their state only scores), which also lets
+// them share filter verdicts across an equivalence class.
+func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleState, pod *corev1.Pod, nodes []*framework.NodeInfo) *framework.Status {
+	if len(pod.Spec.TopologySpreadConstraints) == 0 && (p.opts.DisableDefaultSpread || interpod.DefaultOwnerSelector(pod) == nil) {
 		return framework.NewStatus(framework.Skip)
 	}
-	s, err := interpod.PreFilterSpread(pod, asNodes(nodes))
+	s, err := interpod.PreFilterSpreadWith(pod, p.nodes.of(nodes), p.opts)
 	if err != nil {
 		return framework.AsStatus(err)
 	}
 	state.Write(spreadKey, s)
+	if !hasHardConstraints(pod) {
+		return framework.NewStatus(framework.Skip)
+	}
 	return nil
 }
 
 // Filter implements framework.FilterPlugin.
-func (PodTopologySpread) Filter(_ context.Context, state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {
+func (p *PodTopologySpread) Filter(_ context.Context, state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) *framework.Status {
 	d, err := state.Read(spreadKey)
 	if err != nil {
 		return framework.AsStatus(err)
@@ -165,16 +243,19 @@ func (PodTopologySpread) Filter(_ context.Context, state *framework.CycleState, 
 	return framework.NewStatus(code, reason)
 }
 
-// PreScore skips pods without constraints.
-func (PodTopologySpread) PreScore(_ context.Context, state *framework.CycleState, _ *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
-	if _, err := state.Read(spreadKey); err != nil {
+// PreScore recomputes domain weights over the feasible nodes, or skips
+// pods without a spread state.
+func (p *PodTopologySpread) PreScore(_ context.Context, state *framework.CycleState, _ *corev1.Pod, nodes []*framework.NodeInfo) *framework.Status {
+	d, err := state.Read(spreadKey)
+	if err != nil {
 		return framework.NewStatus(framework.Skip)
 	}
+	d.(*interpod.SpreadState).PreScore(asNodes(nodes))
 	return nil
 }
 
 // Score implements framework.ScorePlugin.
-func (PodTopologySpread) Score(_ context.Context, state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
+func (p *PodTopologySpread) Score(_ context.Context, state *framework.CycleState, pod *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
 	d, err := state.Read(spreadKey)
 	if err != nil {
 		return 0, framework.AsStatus(err)
@@ -183,6 +264,6 @@ func (PodTopologySpread) Score(_ context.Context, state *framework.CycleState, p
 }
 
 // ScoreExtensions implements framework.ScorePlugin.
-func (PodTopologySpread) ScoreExtensions() framework.ScoreExtensions {
+func (p *PodTopologySpread) ScoreExtensions() framework.ScoreExtensions {
 	return sliceNormalizer(interpod.NormalizeSpreadScores)
 }

@@ -33,6 +33,8 @@ type ProfileOptions struct {
 	// Lookup finds a node in the current snapshot (for preemption
 	// messages).
 	Lookup func(name string) *framework.NodeInfo
+	// Interpod configures the inter-pod affinity and spread adapters.
+	Interpod InterpodOptions
 	// Bind is the binder (required to run; tests may leave it nil).
 	Bind framework.BindPlugin
 }
@@ -41,7 +43,7 @@ type ProfileOptions struct {
 // filter order.
 func DefaultProfile(o ProfileOptions) *framework.Profile {
 	w := o.Weights.WithDefaults()
-	fit, ipa, spread := Fit{}, &InterPodAffinity{}, PodTopologySpread{}
+	fit, ipa, spread := Fit{}, NewInterPodAffinity(o.Interpod), NewPodTopologySpread(o.Interpod)
 	p := &framework.Profile{
 		SchedulerName: o.SchedulerName,
 		PreFilter:     []framework.PreFilterPlugin{fit, spread, ipa},
