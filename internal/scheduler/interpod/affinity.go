@@ -1,6 +1,7 @@
 package interpod
 
 import (
+	"maps"
 	"math"
 
 	corev1 "k8s.io/api/core/v1"
@@ -207,6 +208,10 @@ func (s *AffinityState) fromIndex(idx *Index) {
 	pod := s.pod
 	for _, g := range idx.anti {
 		if len(g.counts) > 0 && existingTermMatches(g.owner, g.term, pod, s.podNSLabels) {
+			if len(s.existingAnti) == 0 {
+				s.existingAnti = maps.Clone(g.counts)
+				continue
+			}
 			s.existingAnti.merge(g.counts)
 		}
 	}
@@ -287,7 +292,9 @@ next:
 				continue next
 			}
 		}
-		out = append(out, blockedKey{key: p.key, values: map[string]struct{}{p.value: {}}})
+		vals := make(map[string]struct{}, len(m))
+		vals[p.value] = struct{}{}
+		out = append(out, blockedKey{key: p.key, values: vals})
 	}
 	return out
 }

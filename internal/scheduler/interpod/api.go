@@ -1,6 +1,8 @@
 package interpod
 
 import (
+	"maps"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -10,6 +12,15 @@ import (
 type Node interface {
 	Node() *corev1.Node
 	Pods() []*corev1.Pod
+}
+
+// Generationer is optionally implemented by a Node whose snapshot keeps a
+// generation number that changes whenever the node or its pods change (as
+// upstream's NodeInfo.Generation). An Index then compares generations
+// instead of every pod pointer, which at 150,000 pods is most of its
+// per-cycle cost.
+type Generationer interface {
+	Generation() int64
 }
 
 // NamespaceLabeler returns the labels of a namespace, or nil with false when
@@ -83,6 +94,11 @@ func (m pairCounts) add(nodeLabels map[string]string, key string, delta int64) {
 }
 
 func (m pairCounts) merge(o pairCounts) {
+	if len(m) == 0 {
+		// Bulk copy: far cheaper than growing m insert by insert.
+		maps.Copy(m, o)
+		return
+	}
 	for p, n := range o {
 		if n += m[p]; n == 0 {
 			delete(m, p)

@@ -28,6 +28,7 @@ func benchPods() int {
 
 // benchCluster builds 5,000 nodes in 3 zones with benchPods pods of 200 owners
 // placed pseudo-randomly; decorate shapes every pod (existing and incoming).
+// Nodes carry a generation, as the scheduler's snapshot does.
 func benchCluster(decorate func(p *corev1.Pod, app string) *corev1.Pod) []Node {
 	rng := rand.New(rand.NewSource(1))
 	ns := make([]*testNode, benchNodes)
@@ -40,7 +41,11 @@ func benchCluster(decorate func(p *corev1.Pod, app string) *corev1.Pod) []Node {
 		n := ns[rng.Intn(benchNodes)]
 		n.pods = append(n.pods, p)
 	}
-	return nodes(ns...)
+	out := make([]Node, len(ns))
+	for i, n := range ns {
+		out[i] = &genNode{testNode: n, gen: 1}
+	}
+	return out
 }
 
 func antiAffinityPod(p *corev1.Pod, app string) *corev1.Pod {

@@ -107,3 +107,11 @@ func nodes(ns ...*testNode) []Node {
 	}
 	return out
 }
+
+// genNode is a testNode with a generation, as a scheduler snapshot has.
+type genNode struct {
+	*testNode
+	gen int64
+}
+
+func (n *genNode) Generation() int64 { return n.gen }

@@ -18,8 +18,9 @@ import (
 //
 // The Index keeps itself consistent with the nodes it is given: each
 // PreFilter diffs the node list against the previous one by position,
-// comparing the *corev1.Node and each *corev1.Pod pointer, and re-indexes
-// only nodes that changed. That relies on the snapshot never mutating a
+// comparing the *corev1.Node pointer and either the Generationer generation
+// or, without one, each *corev1.Pod pointer, and re-indexes only nodes that
+// changed. That relies on the snapshot never mutating a
 // Node or Pod object in place (informer objects are immutable; an update is
 // a new pointer). An Index is safe for concurrent use; PreFilters sharing it
 // are serialized.
@@ -81,6 +82,8 @@ func NewIndex() *Index {
 
 // slot is what the index last saw at one position of the node list.
 type slot struct {
+	gen     int64 // Generation() when the Node implements Generationer
+	hasGen  bool
 	node    *corev1.Node
 	pods    []*corev1.Pod
 	entries []*podEntry
@@ -114,8 +117,17 @@ type termGroup struct {
 // sync brings the index in line with nodes. Caller holds mu.
 func (x *Index) sync(nodes []Node) {
 	for i, n := range nodes {
-		node, pods := n.Node(), n.Pods()
-		if i < len(x.slots) && x.slots[i].node == node && samePods(x.slots[i].pods, pods) {
+		node := n.Node()
+		g, hasGen := n.(Generationer)
+		var gen int64
+		if hasGen {
+			gen = g.Generation()
+			if i < len(x.slots) && x.slots[i].hasGen && x.slots[i].node == node && x.slots[i].gen == gen {
+				continue
+			}
+		}
+		pods := n.Pods()
+		if !hasGen && i < len(x.slots) && !x.slots[i].hasGen && x.slots[i].node == node && samePods(x.slots[i].pods, pods) {
 			continue
 		}
 		if i >= len(x.slots) || x.slots[i].node != node {
@@ -128,7 +140,10 @@ func (x *Index) sync(nodes []Node) {
 		}
 		sl := &x.slots[i]
 		sl.node = node
-		sl.pods = append(sl.pods[:0], pods...)
+		sl.gen, sl.hasGen = gen, hasGen
+		if !hasGen {
+			sl.pods = append(sl.pods[:0], pods...)
+		}
 		if node == nil {
 			continue
 		}
@@ -162,6 +177,7 @@ func (x *Index) clearSlot(sl *slot) {
 	sl.entries = sl.entries[:0]
 	sl.pods = sl.pods[:0]
 	sl.node = nil
+	sl.hasGen = false
 }
 
 func (x *Index) add(p *corev1.Pod, node *corev1.Node) *podEntry {

@@ -96,3 +96,27 @@ func TestIndexedSpreadAddPodKeepsCacheIntact(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexUsesGenerations checks that with Generationer nodes the index
+// trusts an unchanged generation and re-reads a node when it changes.
+func TestIndexUsesGenerations(t *testing.T) {
+	pod := withAntiAffinity(mkPod("default", "p", "app", "web"), term(hostKey, sel("app", "web")))
+	n1 := &genNode{testNode: mkNode("n1", "a"), gen: 1}
+	all := []Node{n1}
+	idx := NewIndex()
+	check := func(step, want string) {
+		t.Helper()
+		s, err := PreFilterAffinityWith(pod, all, Options{Index: idx})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmtFilter(s.Filter(pod, n1)); got != want {
+			t.Fatalf("%s: got %q, want %q", step, got, want)
+		}
+	}
+	check("empty", "fits")
+	n1.pods = []*corev1.Pod{web("w1")}
+	check("pod added without a generation bump is not seen", "fits")
+	n1.gen++
+	check("generation bumped", ReasonAntiAffinityRulesNotMatch)
+}
