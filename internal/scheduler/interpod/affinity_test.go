@@ -323,3 +323,17 @@ func TestAffinityAddRemovePod(t *testing.T) {
 		t.Fatalf("after adding a blocker: ok=%v reason %q", ok, reason)
 	}
 }
+
+func TestUnresolvable(t *testing.T) {
+	for reason, want := range map[string]bool{
+		ReasonAffinityRulesNotMatch:             true,
+		ReasonSpreadMissingLabel:                true,
+		ReasonAntiAffinityRulesNotMatch:         false,
+		ReasonExistingAntiAffinityRulesNotMatch: false,
+		ReasonSpreadConstraintsNotMatch:         false,
+	} {
+		if got := Unresolvable(reason); got != want {
+			t.Errorf("Unresolvable(%q) = %v, want %v", reason, got, want)
+		}
+	}
+}

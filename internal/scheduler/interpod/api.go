@@ -121,3 +121,11 @@ const (
 
 // MaxNodeScore is the upper bound of normalized scores, as upstream.
 const MaxNodeScore int64 = 100
+
+// Unresolvable reports whether a Filter reason is one upstream returns as
+// UnschedulableAndUnresolvable, i.e. evicting pods from the node cannot
+// help, so preemption skips the node ("Preemption is not helpful for
+// scheduling"). The other reasons are plain Unschedulable.
+func Unresolvable(reason string) bool {
+	return reason == ReasonAffinityRulesNotMatch || reason == ReasonSpreadMissingLabel
+}
