@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -80,7 +81,8 @@ func TestSchedulerPlacesPods(t *testing.T) {
 	createNode(t, ctx, cs, node("gpu", "4", map[string]string{"accel": "gpu"}, gpuTaint))
 	createNode(t, ctx, cs, node("small", "1", map[string]string{"size": "small"}))
 
-	s, err := New(Config{RESTConfig: rc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Seed: 1,
+	reg := prometheus.NewRegistry()
+	s, err := New(Config{RESTConfig: rc, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Seed: 1, Metrics: reg,
 		PodInitialBackoff: 100 * time.Millisecond, PodMaxBackoff: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +184,27 @@ func TestSchedulerPlacesPods(t *testing.T) {
 		}
 		return false, nil
 	})
+
+	attempts := map[string]float64{}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "scheduler_schedule_attempts_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" {
+					attempts[l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if attempts["scheduled"] != 4 || attempts["unschedulable"] < 1 {
+		t.Errorf("scheduler_schedule_attempts_total = %v, want 4 scheduled and at least 1 unschedulable", attempts)
+	}
 }
 
 func waitBound(t *testing.T, ctx context.Context, cs kubernetes.Interface, ns, name, want string) {
