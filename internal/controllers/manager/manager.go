@@ -2,22 +2,19 @@ package manager
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/utils/clock"
 
 	"kplane/internal/controllers"
+	"kplane/internal/leaderelection"
 )
 
 // DefaultConcurrency is the worker count of a controller without a
@@ -78,51 +75,10 @@ func (m *Manager) Run(ctx context.Context) error {
 	if m.cfg.DisableLeaderElection {
 		return m.runControllers(ctx)
 	}
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metaOf(m.cfg.LeaseNamespace, m.cfg.LeaseName),
-		Client:     m.root.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: m.cfg.Identity},
-	}
-	var (
-		runErr error
-		lost   bool
-		failed atomic.Bool
-	)
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock: lock, LeaseDuration: m.cfg.LeaseDuration, RenewDeadline: m.cfg.RenewDeadline, RetryPeriod: m.cfg.RetryPeriod,
-		ReleaseOnCancel: true, Name: m.cfg.LeaseName,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(c context.Context) {
-				m.log.Info("became leader, starting controllers", "identity", m.cfg.Identity)
-				if runErr = m.runControllers(c); runErr != nil {
-					failed.Store(true)
-				}
-				cancel()
-			},
-			OnStoppedLeading: func() {
-				if ctx.Err() == nil && !failed.Load() {
-					lost = true
-					m.log.Error("leader election lost", "identity", m.cfg.Identity)
-				}
-				cancel()
-			},
-			OnNewLeader: func(id string) {
-				if id != m.cfg.Identity {
-					m.log.Info("another instance leads", "leader", id)
-				}
-			},
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("leader election: %w", err)
-	}
-	le.Run(lctx)
-	if lost {
-		return errors.New("leader election lost")
-	}
-	return runErr
+	return leaderelection.Run(ctx, leaderelection.Config{
+		Client: m.root.CoordinationV1(), Namespace: m.cfg.LeaseNamespace, Name: m.cfg.LeaseName, Identity: m.cfg.Identity,
+		LeaseDuration: m.cfg.LeaseDuration, RenewDeadline: m.cfg.RenewDeadline, RetryPeriod: m.cfg.RetryPeriod, Logger: m.log,
+	}, m.runControllers)
 }
 
 // runControllers builds every enabled controller on one informer factory,
