@@ -157,12 +157,12 @@ func (a *Algorithm) findFeasible(ctx context.Context, state *framework.CycleStat
 	check := func(i int, local *[]rejection) {
 		ni := nodes[(start+i)%n]
 		var s *framework.Status
-		if eq != nil && eq.gens[(start+i)%n] == ni.Generation {
+		if eq != nil && eq.gens[(start+i)%n] == ni.Generation() {
 			s = eq.statuses[(start+i)%n]
 		} else {
 			s = a.profile.RunFilter(ctx, state, pod, ni)
 			if eq != nil && s.Code() != framework.Error {
-				eq.statuses[(start+i)%n], eq.gens[(start+i)%n] = s, ni.Generation
+				eq.statuses[(start+i)%n], eq.gens[(start+i)%n] = s, ni.Generation()
 			}
 		}
 		switch {

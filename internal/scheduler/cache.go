@@ -59,7 +59,7 @@ func NewCache(ttl time.Duration, now func() time.Time) *Cache {
 // touch bumps an item's generation and moves it to the head.
 func (c *Cache) touch(it *nodeItem) {
 	c.generation++
-	it.info.Generation = c.generation
+	it.info.SetGeneration(c.generation)
 	if c.head == it {
 		return
 	}
@@ -253,7 +253,7 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 	defer c.mu.Unlock()
 	rebuildList := c.listGeneration > s.Generation
 	rebuildAnti := false
-	for it := c.head; it != nil && it.info.Generation > s.Generation; it = it.next {
+	for it := c.head; it != nil && it.info.Generation() > s.Generation; it = it.next {
 		name := it.info.Name()
 		if name == "" {
 			name = nodeNameOf(it.info)

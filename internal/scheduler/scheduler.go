@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -18,10 +17,9 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/tools/record"
 
+	"kplane/internal/leaderelection"
 	"kplane/internal/scheduler/framework"
 	"kplane/internal/scheduler/plugins"
 )
@@ -96,51 +94,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if s.cfg.DisableLeaderElection {
 		return s.run(ctx)
 	}
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Namespace: s.cfg.LeaseNamespace, Name: s.cfg.LeaseName},
-		Client:     s.client.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: s.cfg.Identity},
-	}
-	var (
-		runErr error
-		lost   bool
-		failed atomic.Bool
-	)
-	lctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-		Lock: lock, LeaseDuration: s.cfg.LeaseDuration, RenewDeadline: s.cfg.RenewDeadline, RetryPeriod: s.cfg.RetryPeriod,
-		ReleaseOnCancel: true, Name: s.cfg.LeaseName,
-		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(c context.Context) {
-				s.log.Info("became leader, starting scheduler", "identity", s.cfg.Identity)
-				if runErr = s.run(c); runErr != nil {
-					failed.Store(true)
-				}
-				cancel()
-			},
-			OnStoppedLeading: func() {
-				if ctx.Err() == nil && !failed.Load() {
-					lost = true
-					s.log.Error("leader election lost", "identity", s.cfg.Identity)
-				}
-				cancel()
-			},
-			OnNewLeader: func(id string) {
-				if id != s.cfg.Identity {
-					s.log.Info("another instance leads", "leader", id)
-				}
-			},
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("leader election: %w", err)
-	}
-	le.Run(lctx)
-	if lost {
-		return errors.New("leader election lost")
-	}
-	return runErr
+	return leaderelection.Run(ctx, leaderelection.Config{
+		Client: s.client.CoordinationV1(), Namespace: s.cfg.LeaseNamespace, Name: s.cfg.LeaseName, Identity: s.cfg.Identity,
+		LeaseDuration: s.cfg.LeaseDuration, RenewDeadline: s.cfg.RenewDeadline, RetryPeriod: s.cfg.RetryPeriod, Logger: s.log,
+	}, s.run)
 }
 
 // run starts informers, waits for them and schedules until ctx ends.

@@ -64,10 +64,18 @@ type NodeInfo struct {
 	UsedPorts HostPortInfo
 	// PodsWithRequiredAntiAffinity counts pods with required anti-affinity.
 	PodsWithRequiredAntiAffinity int
-	// Generation increases on every change, so a snapshot re-clones only
+	// generation increases on every change, so a snapshot re-clones only
 	// NodeInfos that changed since it was last updated.
-	Generation int64
+	generation int64
 }
+
+// Generation changes whenever the node or its pods change (set by the
+// cache); interpod's Index and the equivalence cache compare it to skip
+// unchanged nodes.
+func (n *NodeInfo) Generation() int64 { return n.generation }
+
+// SetGeneration is called by the cache on every change.
+func (n *NodeInfo) SetGeneration(g int64) { n.generation = g }
 
 // NewNodeInfo returns a NodeInfo holding pods (node set later).
 func NewNodeInfo(pods ...*corev1.Pod) *NodeInfo {
@@ -157,7 +165,7 @@ func (n *NodeInfo) Clone() *NodeInfo {
 		Allocatable:                  n.Allocatable.Clone(),
 		UsedPorts:                    n.UsedPorts.Clone(),
 		PodsWithRequiredAntiAffinity: n.PodsWithRequiredAntiAffinity,
-		Generation:                   n.Generation,
+		generation:                   n.generation,
 	}
 	return c
 }

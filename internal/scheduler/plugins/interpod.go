@@ -73,6 +73,10 @@ func NewInterPodAffinity(o InterpodOptions) *InterPodAffinity {
 
 const affinityKey framework.StateKey = "PreFilter" + NameInterPodAffinity
 
+// NodeInfo offers interpod the generation its Index uses to skip
+// unchanged nodes.
+var _ interpod.Generationer = (*framework.NodeInfo)(nil)
+
 var (
 	_ framework.PreFilterPlugin = (*InterPodAffinity)(nil)
 	_ framework.FilterPlugin    = (*InterPodAffinity)(nil)
@@ -123,7 +127,7 @@ func (p *InterPodAffinity) Filter(_ context.Context, state *framework.CycleState
 		return nil
 	}
 	code := framework.Unschedulable
-	if reason == interpod.ReasonAffinityRulesNotMatch {
+	if interpod.Unresolvable(reason) {
 		code = framework.UnschedulableAndUnresolvable
 	}
 	return framework.NewStatus(code, reason)
@@ -237,7 +241,7 @@ func (p *PodTopologySpread) Filter(_ context.Context, state *framework.CycleStat
 		return nil
 	}
 	code := framework.Unschedulable
-	if reason == interpod.ReasonSpreadMissingLabel {
+	if interpod.Unresolvable(reason) {
 		code = framework.UnschedulableAndUnresolvable
 	}
 	return framework.NewStatus(code, reason)
