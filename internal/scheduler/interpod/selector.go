@@ -2,10 +2,11 @@ package interpod
 
 import (
 	"sort"
-	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"kplane/internal/scheduler/nodeselector"
 )
 
 // requirement is one compiled label requirement. Matching it reads the label
@@ -200,60 +201,9 @@ func (na *nodeAffinity) matches(node *corev1.Node) bool {
 		return true
 	}
 	for i := range na.terms {
-		if nodeSelectorTermMatches(&na.terms[i], node) {
+		if nodeselector.TermMatches(&na.terms[i], node) {
 			return true
 		}
-	}
-	return false
-}
-
-// nodeSelectorTermMatches ANDs a term's requirements; an empty term matches
-// no node, as upstream.
-func nodeSelectorTermMatches(t *corev1.NodeSelectorTerm, node *corev1.Node) bool {
-	if len(t.MatchExpressions) == 0 && len(t.MatchFields) == 0 {
-		return false
-	}
-	for i := range t.MatchExpressions {
-		if !nodeRequirementMatches(&t.MatchExpressions[i], node.Labels) {
-			return false
-		}
-	}
-	for i := range t.MatchFields {
-		r := &t.MatchFields[i]
-		if r.Key != "metadata.name" {
-			return false
-		}
-		if !nodeRequirementMatches(r, map[string]string{"metadata.name": node.Name}) {
-			return false
-		}
-	}
-	return true
-}
-
-func nodeRequirementMatches(r *corev1.NodeSelectorRequirement, lbls map[string]string) bool {
-	v, ok := lbls[r.Key]
-	switch r.Operator {
-	case corev1.NodeSelectorOpIn:
-		return ok && contains(r.Values, v)
-	case corev1.NodeSelectorOpNotIn:
-		return !ok || !contains(r.Values, v)
-	case corev1.NodeSelectorOpExists:
-		return ok
-	case corev1.NodeSelectorOpDoesNotExist:
-		return !ok
-	case corev1.NodeSelectorOpGt, corev1.NodeSelectorOpLt:
-		if !ok || len(r.Values) != 1 {
-			return false
-		}
-		have, err1 := strconv.ParseInt(v, 10, 64)
-		want, err2 := strconv.ParseInt(r.Values[0], 10, 64)
-		if err1 != nil || err2 != nil {
-			return false
-		}
-		if r.Operator == corev1.NodeSelectorOpGt {
-			return have > want
-		}
-		return have < want
 	}
 	return false
 }
