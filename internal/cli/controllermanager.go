@@ -3,13 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/rest"
 
 	"kplane/internal/controllers/manager"
 	"kplane/internal/controllers/nodelifecycle"
@@ -85,19 +83,15 @@ func newControllerManagerCommand() *cobra.Command {
 		Short: "Run the controllers (replica sets, deployments, garbage collector, ...) against an API server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			rc, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
-			if err != nil {
-				return fmt.Errorf("kubeconfig: %w", err)
-			}
-			cfg := f.config(cmd)
-			cfg.RESTConfig = rc
-			m, err := manager.New(cfg)
-			if err != nil {
-				return err
-			}
-			return m.Run(ctx)
+			return runStandalone(f.kubeconfig, func(ctx context.Context, rc *rest.Config) error {
+				cfg := f.config(cmd)
+				cfg.RESTConfig = rc
+				m, err := manager.New(cfg)
+				if err != nil {
+					return err
+				}
+				return m.Run(ctx)
+			})
 		},
 	}
 	f.bind(cmd.Flags(), true)

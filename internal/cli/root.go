@@ -1,14 +1,19 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // NewRoot builds the kplane command tree.
@@ -63,4 +68,16 @@ func defaultDataDir() string {
 		return filepath.Join(home, ".local", "share", "kplane")
 	}
 	return "kplane-data"
+}
+
+// runStandalone runs a component alone against an API server: it loads
+// the component's kubeconfig and runs until SIGINT/SIGTERM.
+func runStandalone(kubeconfig string, run func(ctx context.Context, rc *rest.Config) error) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	rc, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	return run(ctx, rc)
 }

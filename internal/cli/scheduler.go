@@ -3,12 +3,11 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"kplane/internal/controlplane"
@@ -58,19 +57,15 @@ func newSchedulerCommand() *cobra.Command {
 		Short: "Assign pending pods to nodes (kube-scheduler) against an API server",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-			defer stop()
-			rc, err := clientcmd.BuildConfigFromFlags("", f.kubeconfig)
-			if err != nil {
-				return fmt.Errorf("kubeconfig: %w", err)
-			}
-			cfg := f.config(cmd)
-			cfg.RESTConfig = rc
-			s, err := scheduler.New(cfg)
-			if err != nil {
-				return err
-			}
-			return s.Run(ctx)
+			return runStandalone(f.kubeconfig, func(ctx context.Context, rc *rest.Config) error {
+				cfg := f.config(cmd)
+				cfg.RESTConfig = rc
+				s, err := scheduler.New(cfg)
+				if err != nil {
+					return err
+				}
+				return s.Run(ctx)
+			})
 		},
 	}
 	f.bind(cmd.Flags(), true)
