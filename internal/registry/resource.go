@@ -36,6 +36,11 @@ type Resource struct {
 	// ReturnDeletedObject answers DELETE with the object instead of a
 	// Status, as upstream does for pods, namespaces and a few others.
 	ReturnDeletedObject bool
+	// StatusKeepsAnnotations lets status updates change annotations. Most
+	// upstream status strategies reset them; the deployment's does not,
+	// because the deployment controller records its revision annotation
+	// through the status subresource.
+	StatusKeepsAnnotations bool
 	// Subresources beyond status and scale (binding, eviction, finalize).
 	Subresources []string
 	// Verbs served; nil means all of get, list, watch, create, update,

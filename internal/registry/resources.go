@@ -149,6 +149,7 @@ func build(hooks map[schema.GroupKind]strategy.Funcs, conv Conversions) []*Resou
 			r.FromStorage = func(obj runtime.Object) (runtime.Object, error) { return conv.EventFrom(obj.(*corev1.Event)) }
 		}
 		r.Strategy = hooks[schema.GroupKind{Group: r.StorageKind.Group, Kind: r.StorageKind.Kind}]
+		r.StatusKeepsAnnotations = d.group == "apps" && d.resource == "deployments"
 		out = append(out, r)
 	}
 	return out

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -379,10 +378,7 @@ func (r *REST) prepareUpdate(obj runtime.Object, acc metav1.Object, cur runtime.
 		copyField(obj, cur, "Spec")
 		annotations := acc.GetAnnotations()
 		metav1.ResetObjectMetaForStatus(acc, curAcc)
-		if _, ok := obj.(*appsv1.Deployment); ok {
-			// Upstream's deployment status strategy resets only spec and
-			// labels: the deployment controller records the revision
-			// annotation through the status subresource.
+		if r.Res.StatusKeepsAnnotations {
 			acc.SetAnnotations(annotations)
 		}
 		if f := r.Res.Strategy.ValidateStatusUpdate; f != nil {
