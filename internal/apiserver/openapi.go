@@ -2,8 +2,8 @@ package apiserver
 
 import (
 	"fmt"
-	authenticationv1 "k8s.io/api/authentication/v1"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"

@@ -5,10 +5,9 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/duration"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // Placeholders upstream prints for absent values; kubectl users grep for

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"kplane/internal/controllers/controllertest"
 	"kplane/internal/controllers/manager"
@@ -180,12 +181,17 @@ func TestDaemonSetController(t *testing.T) {
 	})
 
 	t.Run("template change replaces pods with a new revision", func(t *testing.T) {
-		ds, err := c.AppsV1().DaemonSets("default").Get(ctx, "agent", metav1.GetOptions{})
+		// The controller writes status concurrently: retry stale updates.
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			ds, err := c.AppsV1().DaemonSets("default").Get(ctx, "agent", metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			ds.Spec.Template.Spec.Containers[0].Image = "busybox:2"
+			_, err = c.AppsV1().DaemonSets("default").Update(ctx, ds, metav1.UpdateOptions{})
+			return err
+		})
 		if err != nil {
-			t.Fatal(err)
-		}
-		ds.Spec.Template.Spec.Containers[0].Image = "busybox:2"
-		if _, err := c.AppsV1().DaemonSets("default").Update(ctx, ds, metav1.UpdateOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(context.Context) (bool, error) {

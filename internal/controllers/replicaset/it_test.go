@@ -15,7 +15,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
+
 	"kplane/internal/controllers/controllertest"
 	"kplane/internal/kubectltest"
 )
@@ -187,12 +189,17 @@ func TestAdoptAndRelease(t *testing.T) {
 	}
 
 	// The pod stops matching: it is released and replaced.
-	p, err := c.admin.CoreV1().Pods(ns).Get(ctx, "orphan", metav1.GetOptions{})
+	// The controller may still be patching the pod: retry stale updates.
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		p, err := c.admin.CoreV1().Pods(ns).Get(ctx, "orphan", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		p.Labels = map[string]string{"app": "elsewhere"}
+		_, err = c.admin.CoreV1().Pods(ns).Update(ctx, p, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	p.Labels = map[string]string{"app": "elsewhere"}
-	if _, err := c.admin.CoreV1().Pods(ns).Update(ctx, p, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	controllertest.Eventually(t, "release", func(ctx context.Context) (bool, error) {

@@ -2,7 +2,6 @@ package statefulset_test
 
 import (
 	"context"
-	"k8s.io/client-go/util/retry"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 
 	"kplane/internal/controllers/controllertest"
 	"kplane/internal/controllers/manager"
