@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -105,4 +106,16 @@ func NewEvents(client kubernetes.Interface, component string) *Events {
 func (e *Events) Start() (stop func()) {
 	e.broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: e.client.CoreV1().Events("")})
 	return e.broadcaster.Shutdown
+}
+
+// Enqueue adds obj's namespace/name key to queue; tombstones of deleted
+// objects are keyed too. It is the add/update/delete handler most
+// controllers need.
+func Enqueue(queue workqueue.TypedInterface[string], obj any) {
+	key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj)
+	if err != nil {
+		utilruntime.HandleError(err)
+		return
+	}
+	queue.Add(key)
 }
