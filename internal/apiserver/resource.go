@@ -45,6 +45,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.serveVirtualCreate(w, r, sv, ri, ri.Namespace)
 		return
 	}
+	if sv.res.Group == metricsGroup {
+		s.serveMetrics(w, r, sv, ri)
+		return
+	}
 	if ri.Subresource != "" && !sv.res.HasSubresource(ri.Subresource) {
 		s.writeError(w, r, errPathNotFound())
 		return

@@ -24,11 +24,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"kplane/internal/auth"
 	"kplane/internal/printers"
 	"kplane/internal/registry"
 	"kplane/internal/storage"
+	"kplane/internal/usage"
 )
 
 // Config configures an API server. Zero values get the documented defaults.
@@ -76,6 +78,9 @@ type Config struct {
 	DisableUpdateManagedFields bool
 	// DisableAuthorization allows every authenticated request (tests only).
 	DisableAuthorization bool
+	// Usage is the simulated usage model metrics.k8s.io serves; nil is
+	// usage.Default().
+	Usage *usage.Model
 }
 
 func (c *Config) setDefaults() {
@@ -202,6 +207,9 @@ func NewScheme() (*runtime.Scheme, error) {
 	if err := metav1.AddMetaToScheme(s); err != nil {
 		return nil, fmt.Errorf("register meta types: %w", err)
 	}
+	if err := metricsv1beta1.AddToScheme(s); err != nil {
+		return nil, fmt.Errorf("register metrics types: %w", err)
+	}
 	return s, nil
 }
 
@@ -249,7 +257,7 @@ func New(cfg Config) (*Server, error) {
 			s.groups[i].versions = append(s.groups[i].versions, res.Version)
 		}
 	}
-	for _, sv := range s.virtualResources() {
+	for _, sv := range append(s.virtualResources(), s.metricsResources()...) {
 		s.resources[sv.res.Group+"/"+sv.res.Version+"/"+sv.res.Resource] = sv
 		i, ok := groupSeen[sv.res.Group]
 		if !ok {

@@ -118,6 +118,15 @@ func clusterRoles() []*rbacv1.ClusterRole {
 			newRule(verbsRead...).groups(resourceGroup).resources("resourceclaims", "resourceclaims/status", "resourceclaimtemplates").rule(),
 		), aggregateToView),
 
+		// Reading the resource metrics API (kubectl top). Upstream ships it
+		// with metrics-server; kplane serves metrics.k8s.io itself.
+		func() *rbacv1.ClusterRole {
+			cr := clusterRole("system:aggregated-metrics-reader",
+				newRule("get", "list", "watch").groups("metrics.k8s.io").resources("pods", "nodes").rule())
+			cr.Labels = map[string]string{aggregateToAdmin: "true", aggregateToEdit: "true", aggregateToView: "true"}
+			return cr
+		}(),
+
 		clusterRole("system:monitoring",
 			newRule("get").urls(
 				"/metrics", "/metrics/slis",
