@@ -12,6 +12,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -120,6 +121,9 @@ func (a *Admission) Create(ctx context.Context, r *REST, obj runtime.Object, acc
 	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
+		if err := a.resolvePriority(ctx, r, o); err != nil {
+			return err
+		}
 		if o.Spec.ServiceAccountName == "" {
 			o.Spec.ServiceAccountName = o.Spec.DeprecatedServiceAccount
 		}
@@ -132,6 +136,38 @@ func (a *Admission) Create(ctx context.Context, r *REST, obj runtime.Object, acc
 		if !dryRun {
 			return a.allocateService(ctx, r, o)
 		}
+	}
+	return nil
+}
+
+// resolvePriority is upstream's Priority admission for classes other
+// than the two built-in ones (which pod defaulting resolves): the pod's
+// spec.priority and preemptionPolicy come from its PriorityClass, which
+// must exist.
+func (a *Admission) resolvePriority(ctx context.Context, r *REST, pod *corev1.Pod) error {
+	name := pod.Spec.PriorityClassName
+	if name == "" || name == "system-cluster-critical" || name == "system-node-critical" {
+		return nil
+	}
+	obj, err := a.store.Get(ctx, "/registry/priorityclasses/"+name, "PriorityClass")
+	if storage.IsNotFound(err) {
+		return apierrors.NewForbidden(r.gr(), pod.Name, fmt.Errorf("no PriorityClass with name %v was found", name))
+	}
+	if err != nil {
+		return apierrors.NewInternalError(fmt.Errorf("failed to get PriorityClass with name %s: %w", name, err))
+	}
+	pc, ok := obj.(*schedulingv1.PriorityClass)
+	if !ok {
+		return apierrors.NewInternalError(fmt.Errorf("priority class %s: unexpected %T", name, obj))
+	}
+	if pod.Spec.Priority != nil && *pod.Spec.Priority != pc.Value {
+		return apierrors.NewForbidden(r.gr(), pod.Name, fmt.Errorf("the integer value of priority (%d) must not be provided in pod spec; priority admission controller computed %d from the given PriorityClass name", *pod.Spec.Priority, pc.Value))
+	}
+	v := pc.Value
+	pod.Spec.Priority = &v
+	if pc.PreemptionPolicy != nil {
+		pp := *pc.PreemptionPolicy
+		pod.Spec.PreemptionPolicy = &pp
 	}
 	return nil
 }
