@@ -53,6 +53,9 @@ func NewAlgorithm(profile *framework.Profile, parallelism int, percentage int32,
 type ScheduleResult struct {
 	Node                string
 	Evaluated, Feasible int
+	// Nomination is set with a FitError when preemption nominated a node
+	// for the pod (or cleared its nomination).
+	Nomination *framework.PostFilterResult
 }
 
 // NumFeasibleNodesToFind is upstream's sample size: every node below 100
@@ -94,8 +97,14 @@ func (a *Algorithm) Schedule(ctx context.Context, state *framework.CycleState, s
 		for _, n := range nodes {
 			fe.Statuses[n.Name()] = s
 		}
-		a.postFilter(ctx, state, pod, fe)
-		return ScheduleResult{}, fe
+		return ScheduleResult{Nomination: a.postFilter(ctx, state, pod, fe)}, fe
+	}
+	// A pod that preempted goes to its nominated node if it fits now, as
+	// upstream's evaluateNominatedNode.
+	if nom := pod.Status.NominatedNodeName; nom != "" {
+		if ni := snap.Get(nom); ni != nil && ni.Node() != nil && a.profile.RunFilterWithNominatedPods(ctx, state, pod, ni).IsSuccess() {
+			return ScheduleResult{Node: nom, Evaluated: 1, Feasible: 1}, nil
+		}
 	}
 	// Inter-pod rules depend on pods on other nodes, so verdicts are only
 	// shared when none of them apply to this pod.
@@ -108,8 +117,7 @@ func (a *Algorithm) Schedule(ctx context.Context, state *framework.CycleState, s
 	}
 	if len(feasible) == 0 {
 		fe := &framework.FitError{Pod: pod, NumAllNodes: len(nodes), Statuses: statuses}
-		a.postFilter(ctx, state, pod, fe)
-		return ScheduleResult{}, fe
+		return ScheduleResult{Nomination: a.postFilter(ctx, state, pod, fe)}, fe
 	}
 	res := ScheduleResult{Evaluated: evaluated, Feasible: len(feasible)}
 	if len(feasible) == 1 {
@@ -127,10 +135,11 @@ func (a *Algorithm) Schedule(ctx context.Context, state *framework.CycleState, s
 	return res, nil
 }
 
-func (a *Algorithm) postFilter(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, fe *framework.FitError) {
-	if s := a.profile.RunPostFilter(ctx, state, pod, fe.Statuses); s != nil {
-		fe.PostFilterMsg = s.Message()
-	}
+// postFilter runs preemption and records its message in fe.
+func (a *Algorithm) postFilter(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, fe *framework.FitError) *framework.PostFilterResult {
+	r, s := a.profile.RunPostFilter(ctx, state, pod, fe.Statuses)
+	fe.PostFilterMsg = s.Message()
+	return r
 }
 
 // findFeasible checks nodes from nextStart on, in parallel chunks, until
@@ -157,7 +166,11 @@ func (a *Algorithm) findFeasible(ctx context.Context, state *framework.CycleStat
 	check := func(i int, local *[]rejection) {
 		ni := nodes[(start+i)%n]
 		var s *framework.Status
-		if eq != nil && eq.gens[(start+i)%n] == ni.Generation() {
+		if a.profile.Nominated != nil && len(a.profile.NominatedFor(pod, ni.Name())) > 0 {
+			// Nominated pods change the verdict without changing the
+			// node's generation: bypass the equivalence cache.
+			s = a.profile.RunFilterWithNominatedPods(ctx, state, pod, ni)
+		} else if eq != nil && eq.gens[(start+i)%n] == ni.Generation() {
 			s = eq.statuses[(start+i)%n]
 		} else {
 			s = a.profile.RunFilter(ctx, state, pod, ni)

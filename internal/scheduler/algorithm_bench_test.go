@@ -65,7 +65,7 @@ func benchmarkScheduleAlgorithm(b *testing.B, noDefaultSpread bool) {
 	}
 	snap := framework.NewSnapshot()
 	cache.UpdateSnapshot(snap)
-	prof := plugins.DefaultProfile(plugins.ProfileOptions{SchedulerName: "default-scheduler", Lookup: snap.Get,
+	prof := plugins.DefaultProfile(plugins.ProfileOptions{SchedulerName: "default-scheduler", Preemption: plugins.PreemptionOptions{Lookup: snap.Get, NumNodes: snap.NumNodes},
 		Interpod: plugins.InterpodOptions{Snapshot: snap, Parallelism: 16, DisableDefaultSpread: noDefaultSpread}})
 	alg := NewAlgorithm(prof, 16, 0, 1)
 	pods := make([]*corev1.Pod, b.N)

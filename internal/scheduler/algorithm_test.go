@@ -44,7 +44,7 @@ func newTestAlgorithm(nodes []*corev1.Node, seed int64) (*Algorithm, *Cache, *fr
 	}
 	snap := framework.NewSnapshot()
 	c.UpdateSnapshot(snap)
-	prof := plugins.DefaultProfile(plugins.ProfileOptions{Lookup: snap.Get, Interpod: plugins.InterpodOptions{Snapshot: snap}})
+	prof := plugins.DefaultProfile(plugins.ProfileOptions{Preemption: plugins.PreemptionOptions{Lookup: snap.Get, NumNodes: snap.NumNodes}, Interpod: plugins.InterpodOptions{Snapshot: snap}})
 	return NewAlgorithm(prof, 4, 0, seed), c, snap
 }
 

@@ -21,6 +21,10 @@ type metrics struct {
 	e2eLatency     *prometheus.HistogramVec
 	bindLatency    *prometheus.HistogramVec
 	pending        *prometheus.GaugeVec
+	// preemptionAttempts and preemptionVictims count preemptions that
+	// evicted pods, as upstream.
+	preemptionAttempts prometheus.Counter
+	preemptionVictims  prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -37,6 +41,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{Subsystem: "scheduler", Name: "pending_pods",
 			Help: "Number of pending pods, by the queue type."}, []string{"queue"}),
 	}
+	m.preemptionAttempts = register(reg, prometheus.NewCounter(prometheus.CounterOpts{Subsystem: "scheduler", Name: "preemption_attempts_total",
+		Help: "Total preemption attempts in the cluster till now"}))
+	m.preemptionVictims = register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{Subsystem: "scheduler", Name: "preemption_victims",
+		Help: "Number of selected preemption victims", Buckets: prometheus.ExponentialBuckets(1, 2, 7)}))
 	m.attempts = register(reg, m.attempts)
 	m.attemptLatency = register(reg, m.attemptLatency)
 	m.e2eLatency = register(reg, m.e2eLatency)

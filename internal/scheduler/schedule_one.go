@@ -31,34 +31,44 @@ func (s *Scheduler) scheduleOne(ctx context.Context, qp *QueuedPod) {
 	cycle := s.queue.Cycle()
 	s.cache.UpdateSnapshot(s.snapshot)
 	state := framework.NewCycleState()
+	if nom := s.nominator.nodeOf(pod.UID); nom != "" && nom != pod.Status.NominatedNodeName {
+		// Nominated in this process; the status patch is not back yet.
+		cp := *pod
+		cp.Status.NominatedNodeName = nom
+		pod = &cp
+	}
 	res, err := s.alg.Schedule(ctx, state, s.snapshot, pod, qp.class)
 	if err != nil {
 		var fe *framework.FitError
 		switch {
 		case errors.As(err, &fe):
 			s.observe(resultUnschedulable, start)
-			s.fail(ctx, qp, cycle, true, corev1.PodReasonUnschedulable, fe.Error())
+			if res.Nomination != nil {
+				s.nominator.add(qp.Pod, res.Nomination.NominatedNodeName)
+			}
+			s.fail(ctx, qp, cycle, true, corev1.PodReasonUnschedulable, fe.Error(), res.Nomination)
 		case errors.Is(err, errNoNodes):
 			s.observe(resultUnschedulable, start)
-			s.fail(ctx, qp, cycle, true, corev1.PodReasonUnschedulable, err.Error())
+			s.fail(ctx, qp, cycle, true, corev1.PodReasonUnschedulable, err.Error(), nil)
 		default:
 			s.log.Error("scheduling failed", "pod", pod.Namespace+"/"+pod.Name, "err", err)
 			s.observe(resultError, start)
-			s.fail(ctx, qp, cycle, false, reasonSchedulerError, err.Error())
+			s.fail(ctx, qp, cycle, false, reasonSchedulerError, err.Error(), nil)
 		}
 		return
 	}
+	s.nominator.remove(pod.UID)
 	assumed := pod.DeepCopy()
 	assumed.Spec.NodeName = res.Node
 	if err := s.cache.AssumePod(assumed); err != nil {
 		s.observe(resultError, start)
-		s.fail(ctx, qp, cycle, false, reasonSchedulerError, err.Error())
+		s.fail(ctx, qp, cycle, false, reasonSchedulerError, err.Error(), nil)
 		return
 	}
 	if st := s.profile.RunReserve(ctx, state, assumed, res.Node); !st.IsSuccess() {
 		s.cache.ForgetPod(assumed)
 		s.observe(resultError, start)
-		s.fail(ctx, qp, cycle, false, reasonSchedulerError, st.Message())
+		s.fail(ctx, qp, cycle, false, reasonSchedulerError, st.Message(), nil)
 		return
 	}
 	if !s.acquire(ctx) {
@@ -115,8 +125,9 @@ func (s *Scheduler) observe(result string, start time.Time) {
 }
 
 // fail requeues the pod, records a FailedScheduling event and sets
-// PodScheduled=False in the background.
-func (s *Scheduler) fail(ctx context.Context, qp *QueuedPod, cycle int64, unschedulable bool, reason, msg string) {
+// PodScheduled=False (and the nomination, when preemption changed it) in
+// the background.
+func (s *Scheduler) fail(ctx context.Context, qp *QueuedPod, cycle int64, unschedulable bool, reason, msg string, nom *framework.PostFilterResult) {
 	if unschedulable {
 		s.queue.AddUnschedulable(qp, cycle)
 	} else {
@@ -130,7 +141,7 @@ func (s *Scheduler) fail(ctx context.Context, qp *QueuedPod, cycle int64, unsche
 	go func() {
 		defer s.bindWG.Done()
 		defer s.release()
-		s.setCondition(ctx, qp.Pod, reason, msg)
+		s.patchStatus(ctx, qp.Pod, &corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: reason, Message: msg}, nom)
 	}()
 }
 
@@ -142,28 +153,44 @@ func (s *Scheduler) failAsync(ctx context.Context, qp *QueuedPod, cycle int64, u
 		s.queue.AddBackoff(qp)
 	}
 	s.recorder.Event(qp.Pod, corev1.EventTypeWarning, "FailedScheduling", msg)
-	s.setCondition(ctx, qp.Pod, reason, msg)
+	s.patchStatus(ctx, qp.Pod, &corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: reason, Message: msg}, nil)
 }
 
-// setCondition patches PodScheduled=False unless the pod already says
-// exactly that.
-func (s *Scheduler) setCondition(ctx context.Context, pod *corev1.Pod, reason, msg string) {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == reason && c.Message == msg {
-			return
+// patchStatus sets a condition (nil: none) and the nominated node (nil:
+// unchanged; "" clears it) unless the pod already says exactly that.
+func (s *Scheduler) patchStatus(ctx context.Context, pod *corev1.Pod, c *corev1.PodCondition, nom *framework.PostFilterResult) {
+	status := map[string]any{}
+	if c != nil {
+		same := false
+		for _, old := range pod.Status.Conditions {
+			if old.Type == c.Type && old.Status == c.Status && old.Reason == c.Reason && old.Message == c.Message {
+				same = true
+			}
+		}
+		if !same {
+			status["conditions"] = []any{map[string]any{
+				"type": c.Type, "status": c.Status, "reason": c.Reason, "message": c.Message,
+				"lastProbeTime": nil, "lastTransitionTime": metav1.Now(),
+			}}
 		}
 	}
-	cond := map[string]any{
-		"type": corev1.PodScheduled, "status": corev1.ConditionFalse, "reason": reason, "message": msg,
-		"lastProbeTime": nil, "lastTransitionTime": metav1.Now(),
+	if nom != nil && nom.NominatedNodeName != pod.Status.NominatedNodeName {
+		if nom.NominatedNodeName == "" {
+			status["nominatedNodeName"] = nil
+		} else {
+			status["nominatedNodeName"] = nom.NominatedNodeName
+		}
 	}
-	body, err := json.Marshal(map[string]any{"status": map[string]any{"conditions": []any{cond}}})
+	if len(status) == 0 {
+		return
+	}
+	body, err := json.Marshal(map[string]any{"status": status})
 	if err != nil {
 		return
 	}
 	_, err = s.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, body, metav1.PatchOptions{}, "status")
 	if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
-		s.log.Info("updating PodScheduled condition failed", "pod", pod.Namespace+"/"+pod.Name, "err", err)
+		s.log.Info("updating pod status failed", "pod", pod.Namespace+"/"+pod.Name, "err", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -42,9 +44,13 @@ type Scheduler struct {
 	bindWG   sync.WaitGroup
 	recorder record.EventRecorder
 
-	// namespaces lists namespaces for namespaceSelector terms; set by run
-	// before scheduling starts.
+	// namespaces lists namespaces for namespaceSelector terms and pdbs the
+	// PodDisruptionBudgets preemption respects; set by run before
+	// scheduling starts.
 	namespaces corelisters.NamespaceLister
+	pdbs       policylisters.PodDisruptionBudgetLister
+	// nominator holds the nodes preemption nominated pending pods to.
+	nominator *nominator
 
 	readyOnce sync.Once
 	ready     chan struct{}
@@ -70,14 +76,19 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	s := &Scheduler{
 		cfg: cfg, log: cfg.Logger, client: client, metrics: m,
-		cache:    NewCache(cfg.AssumedPodTTL, nil),
-		queue:    NewQueue(cfg.PodInitialBackoff, cfg.PodMaxBackoff, nil, EquivalenceClass),
-		snapshot: framework.NewSnapshot(),
-		binds:    make(chan struct{}, cfg.BindWorkers),
-		ready:    make(chan struct{}),
+		cache:     NewCache(cfg.AssumedPodTTL, nil),
+		queue:     NewQueue(cfg.PodInitialBackoff, cfg.PodMaxBackoff, nil, EquivalenceClass),
+		snapshot:  framework.NewSnapshot(),
+		binds:     make(chan struct{}, cfg.BindWorkers),
+		ready:     make(chan struct{}),
+		nominator: newNominator(),
 	}
 	s.profile = plugins.DefaultProfile(plugins.ProfileOptions{
-		SchedulerName: cfg.SchedulerName, Weights: cfg.Weights, Lookup: s.snapshot.Get, Bind: &binder{client: client},
+		SchedulerName: cfg.SchedulerName, Weights: cfg.Weights, Bind: &binder{client: client}, Nominated: s.nominator,
+		Preemption: plugins.PreemptionOptions{
+			Lookup: s.snapshot.Get, NumNodes: s.snapshot.NumNodes, PDBs: s.listPDBs, Evictor: evictor{s},
+			Rand: rand.New(rand.NewSource(cfg.Seed)), Parallelism: cfg.Parallelism,
+		},
 		Interpod: plugins.InterpodOptions{Snapshot: s.snapshot, NamespaceLabels: s.namespaceLabels, Parallelism: cfg.Parallelism},
 	})
 	s.alg = NewAlgorithm(s.profile, cfg.Parallelism, cfg.PercentageOfNodesToScore, cfg.Seed)
@@ -114,6 +125,7 @@ func (s *Scheduler) run(ctx context.Context) error {
 	podInf := factory.Core().V1().Pods().Informer()
 	nodeInf := factory.Core().V1().Nodes().Informer()
 	s.namespaces = factory.Core().V1().Namespaces().Lister()
+	s.pdbs = factory.Policy().V1().PodDisruptionBudgets().Lister()
 	if _, err := nodeInf.AddEventHandler(s.nodeHandler()); err != nil {
 		return fmt.Errorf("node handler: %w", err)
 	}
@@ -213,6 +225,9 @@ func (s *Scheduler) podHandler() cache.ResourceEventHandler {
 				s.cache.AddPod(pod)
 			case s.responsible(pod):
 				s.queue.Add(pod)
+				if pod.Status.NominatedNodeName != "" {
+					s.nominator.add(pod, pod.Status.NominatedNodeName)
+				}
 			}
 		},
 		UpdateFunc: func(oldObj, newObj any) {
@@ -224,6 +239,7 @@ func (s *Scheduler) podHandler() cache.ResourceEventHandler {
 			case accounted(pod):
 				if old.Spec.NodeName == "" {
 					s.queue.Delete(pod.UID)
+					s.nominator.remove(pod.UID)
 				}
 				s.cache.UpdatePod(pod)
 			case accounted(old):
@@ -231,9 +247,11 @@ func (s *Scheduler) podHandler() cache.ResourceEventHandler {
 				s.cache.RemovePod(old)
 				s.queue.MoveAllToActiveOrBackoff()
 			case s.responsible(pod):
+				s.nominator.update(old, pod)
 				s.queue.Update(pod)
 			default:
 				s.queue.Delete(pod.UID)
+				s.nominator.remove(pod.UID)
 			}
 		},
 		DeleteFunc: func(obj any) {
@@ -242,6 +260,7 @@ func (s *Scheduler) podHandler() cache.ResourceEventHandler {
 				return
 			}
 			s.queue.Delete(pod.UID)
+			s.nominator.remove(pod.UID)
 			if pod.Spec.NodeName != "" || s.cache.Has(pod.UID) {
 				s.cache.RemovePod(pod)
 				s.queue.MoveAllToActiveOrBackoff()

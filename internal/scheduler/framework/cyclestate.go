@@ -55,5 +55,28 @@ func (c *CycleState) Read(k StateKey) (StateData, error) {
 	return nil, fmt.Errorf("cycle state: %w: %q", ErrNotFound, k)
 }
 
+// StateCloner is implemented by state data that PreFilterExtensions
+// change: Clone must return an independent copy.
+type StateCloner interface {
+	Clone() StateData
+}
+
+// Clone copies the state for a what-if (preemption, nominated pods): data
+// implementing StateCloner is deep-copied, other data and the skip sets
+// are shared (they are read-only after PreFilter).
+func (c *CycleState) Clone() *CycleState {
+	if c == nil {
+		return nil
+	}
+	out := &CycleState{data: make([]stateEntry, len(c.data)), SkipFilter: c.SkipFilter, SkipScore: c.SkipScore, filters: c.filters}
+	for i, e := range c.data {
+		if cl, ok := e.data.(StateCloner); ok {
+			e.data = cl.Clone()
+		}
+		out.data[i] = e
+	}
+	return out
+}
+
 // ErrNotFound is returned by Read for a key no PreFilter wrote.
 var ErrNotFound = fmt.Errorf("not found")

@@ -27,10 +27,33 @@ type FilterPlugin interface {
 	Filter(ctx context.Context, state *CycleState, pod *corev1.Pod, node *NodeInfo) *Status
 }
 
-// PostFilterPlugin runs when no node fits (upstream: preemption).
+// PreFilterExtensions is implemented by PreFilter plugins whose state
+// depends on the pods on nodes (inter-pod rules): preemption and nominated
+// pods ask "what if this pod were added to / removed from that node" on a
+// cloned state instead of recomputing it.
+type PreFilterExtensions interface {
+	AddPod(ctx context.Context, state *CycleState, podToSchedule *corev1.Pod, podToAdd *PodInfo, node *NodeInfo) *Status
+	RemovePod(ctx context.Context, state *CycleState, podToSchedule *corev1.Pod, podToRemove *PodInfo, node *NodeInfo) *Status
+}
+
+// PostFilterResult is what a successful PostFilter asks of the scheduler.
+type PostFilterResult struct {
+	// NominatedNodeName is where the pod should go once preemption
+	// victims are gone; "" clears an earlier nomination.
+	NominatedNodeName string
+}
+
+// PostFilterPlugin runs when no node fits (upstream: preemption). A nil
+// result leaves the pod's nomination as it is.
 type PostFilterPlugin interface {
 	Plugin
-	PostFilter(ctx context.Context, state *CycleState, pod *corev1.Pod, statuses map[string]*Status) *Status
+	PostFilter(ctx context.Context, state *CycleState, pod *corev1.Pod, statuses map[string]*Status) (*PostFilterResult, *Status)
+}
+
+// NominatedPods lists the pods nominated to run on a node: preemptors
+// waiting for their victims to leave, whose room other pods must not take.
+type NominatedPods interface {
+	NominatedPodsForNode(node string) []*PodInfo
 }
 
 // PreScorePlugin computes per-pod state over the feasible nodes.

@@ -24,6 +24,9 @@ type Profile struct {
 	Score         []WeightedScore
 	Reserve       []ReservePlugin
 	Bind          BindPlugin
+	// Nominated lists pods nominated to nodes (nil: none); filters account
+	// for those of at least the incoming pod's priority.
+	Nominated NominatedPods
 }
 
 // RunPreFilter runs every PreFilter; a Skip marks the plugin's Filter as
@@ -62,18 +65,97 @@ func (p *Profile) RunFilter(ctx context.Context, state *CycleState, pod *corev1.
 	return nil
 }
 
-// RunPostFilter runs the PostFilters until one succeeds and returns the
-// last status (its message joins the FailedScheduling text).
-func (p *Profile) RunPostFilter(ctx context.Context, state *CycleState, pod *corev1.Pod, statuses map[string]*Status) *Status {
-	var last *Status
+// RunPostFilter runs the PostFilters until one succeeds and returns its
+// result, or the last result and status (its message joins the
+// FailedScheduling text).
+func (p *Profile) RunPostFilter(ctx context.Context, state *CycleState, pod *corev1.Pod, statuses map[string]*Status) (*PostFilterResult, *Status) {
+	var (
+		last   *Status
+		result *PostFilterResult
+	)
 	for _, pl := range p.PostFilter {
-		s := pl.PostFilter(ctx, state, pod, statuses)
+		r, s := pl.PostFilter(ctx, state, pod, statuses)
 		if s.IsSuccess() {
-			return s
+			return r, s
+		}
+		if r != nil {
+			result = r
 		}
 		last = s.WithPlugin(pl.Name())
 	}
-	return last
+	return result, last
+}
+
+// NominatedFor returns the pods nominated to node that the incoming pod
+// must leave room for: other pods of equal or higher priority (upstream's
+// addGENominatedPods). It is nil in the common case of no nominations.
+func (p *Profile) NominatedFor(pod *corev1.Pod, node string) []*PodInfo {
+	if p.Nominated == nil {
+		return nil
+	}
+	all := p.Nominated.NominatedPodsForNode(node)
+	if len(all) == 0 {
+		return nil
+	}
+	prio := PodPriority(pod)
+	var out []*PodInfo
+	for _, pi := range all {
+		if pi.Pod.UID != pod.UID && PodPriority(pi.Pod) >= prio {
+			out = append(out, pi)
+		}
+	}
+	return out
+}
+
+// RunFilterWithNominatedPods is RunFilter that also keeps room for the
+// node's nominated pods of equal or higher priority: as upstream, the pod
+// must fit both with them (resources, anti-affinity) and without them
+// (affinity to a nominated pod must not count, since it may go elsewhere).
+func (p *Profile) RunFilterWithNominatedPods(ctx context.Context, state *CycleState, pod *corev1.Pod, node *NodeInfo) *Status {
+	nominated := p.NominatedFor(pod, node.Name())
+	if len(nominated) > 0 {
+		stateCopy, nodeCopy := state.Clone(), node.Clone()
+		for _, pi := range nominated {
+			nodeCopy.AddPodInfo(pi)
+			if s := p.RunPreFilterAddPod(ctx, stateCopy, pod, pi, nodeCopy); !s.IsSuccess() {
+				return s
+			}
+		}
+		if s := p.RunFilter(ctx, stateCopy, pod, nodeCopy); !s.IsSuccess() {
+			return s
+		}
+	}
+	return p.RunFilter(ctx, state, pod, node)
+}
+
+// RunPreFilterAddPod tells the PreFilterExtensions of the plugins not
+// skipped that podToAdd now runs on node.
+func (p *Profile) RunPreFilterAddPod(ctx context.Context, state *CycleState, pod *corev1.Pod, podToAdd *PodInfo, node *NodeInfo) *Status {
+	for _, pl := range p.PreFilter {
+		ext, ok := pl.(PreFilterExtensions)
+		if !ok || state.SkipFilter[pl.Name()] {
+			continue
+		}
+		if s := ext.AddPod(ctx, state, pod, podToAdd, node); !s.IsSuccess() {
+			return s.WithPlugin(pl.Name())
+		}
+	}
+	return nil
+}
+
+// RunPreFilterRemovePod tells the PreFilterExtensions of the plugins not
+// skipped that podToRemove no longer runs on node.
+func (p *Profile) RunPreFilterRemovePod(ctx context.Context, state *CycleState, pod *corev1.Pod, podToRemove *PodInfo, node *NodeInfo) *Status {
+	for _, pl := range p.PreFilter {
+		ext, ok := pl.(PreFilterExtensions)
+		if !ok || state.SkipFilter[pl.Name()] {
+			continue
+		}
+		if s := ext.RemovePod(ctx, state, pod, podToRemove, node); !s.IsSuccess() {
+			return s.WithPlugin(pl.Name())
+		}
+	}
+	return nil
 }
 
 // RunPreScore runs every PreScore; Skip marks the plugin's Score skipped.

@@ -78,10 +78,11 @@ const affinityKey framework.StateKey = "PreFilter" + NameInterPodAffinity
 var _ interpod.Generationer = (*framework.NodeInfo)(nil)
 
 var (
-	_ framework.PreFilterPlugin = (*InterPodAffinity)(nil)
-	_ framework.FilterPlugin    = (*InterPodAffinity)(nil)
-	_ framework.PreScorePlugin  = (*InterPodAffinity)(nil)
-	_ framework.ScorePlugin     = (*InterPodAffinity)(nil)
+	_ framework.PreFilterExtensions = (*InterPodAffinity)(nil)
+	_ framework.PreFilterPlugin     = (*InterPodAffinity)(nil)
+	_ framework.FilterPlugin        = (*InterPodAffinity)(nil)
+	_ framework.PreScorePlugin      = (*InterPodAffinity)(nil)
+	_ framework.ScorePlugin         = (*InterPodAffinity)(nil)
 )
 
 // Name implements framework.Plugin.
@@ -103,7 +104,30 @@ func (p *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleSt
 	if err != nil {
 		return framework.AsStatus(err)
 	}
-	state.Write(affinityKey, s)
+	state.Write(affinityKey, affinityData{s})
+	return nil
+}
+
+// affinityData is the cycle state of InterPodAffinity; it clones for
+// preemption what-ifs.
+type affinityData struct{ *interpod.AffinityState }
+
+// Clone implements framework.StateCloner.
+func (d affinityData) Clone() framework.StateData { return affinityData{d.AffinityState.Clone()} }
+
+// AddPod implements framework.PreFilterExtensions.
+func (p *InterPodAffinity) AddPod(_ context.Context, state *framework.CycleState, _ *corev1.Pod, add *framework.PodInfo, n *framework.NodeInfo) *framework.Status {
+	if d, err := state.Read(affinityKey); err == nil {
+		d.(affinityData).AddPod(add.Pod, n)
+	}
+	return nil
+}
+
+// RemovePod implements framework.PreFilterExtensions.
+func (p *InterPodAffinity) RemovePod(_ context.Context, state *framework.CycleState, _ *corev1.Pod, rm *framework.PodInfo, n *framework.NodeInfo) *framework.Status {
+	if d, err := state.Read(affinityKey); err == nil {
+		d.(affinityData).RemovePod(rm.Pod, n)
+	}
 	return nil
 }
 
@@ -122,7 +146,7 @@ func (p *InterPodAffinity) Filter(_ context.Context, state *framework.CycleState
 	if err != nil {
 		return framework.AsStatus(err)
 	}
-	ok, reason := d.(*interpod.AffinityState).Filter(pod, n)
+	ok, reason := d.(affinityData).Filter(pod, n)
 	if ok {
 		return nil
 	}
@@ -148,7 +172,7 @@ func (p *InterPodAffinity) Score(_ context.Context, state *framework.CycleState,
 	if err != nil {
 		return 0, framework.AsStatus(err)
 	}
-	return d.(*interpod.AffinityState).Score(pod, n), nil
+	return d.(affinityData).Score(pod, n), nil
 }
 
 // ScoreExtensions implements framework.ScorePlugin.
@@ -192,10 +216,11 @@ func NewPodTopologySpread(o InterpodOptions) *PodTopologySpread {
 const spreadKey framework.StateKey = "PreFilter" + NamePodTopologySpread
 
 var (
-	_ framework.PreFilterPlugin = (*PodTopologySpread)(nil)
-	_ framework.FilterPlugin    = (*PodTopologySpread)(nil)
-	_ framework.PreScorePlugin  = (*PodTopologySpread)(nil)
-	_ framework.ScorePlugin     = (*PodTopologySpread)(nil)
+	_ framework.PreFilterExtensions = (*PodTopologySpread)(nil)
+	_ framework.PreFilterPlugin     = (*PodTopologySpread)(nil)
+	_ framework.FilterPlugin        = (*PodTopologySpread)(nil)
+	_ framework.PreScorePlugin      = (*PodTopologySpread)(nil)
+	_ framework.ScorePlugin         = (*PodTopologySpread)(nil)
 )
 
 // Name implements framework.Plugin.
@@ -223,9 +248,32 @@ func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleS
 	if err != nil {
 		return framework.AsStatus(err)
 	}
-	state.Write(spreadKey, s)
+	state.Write(spreadKey, spreadData{s})
 	if !hasHardConstraints(pod) {
 		return framework.NewStatus(framework.Skip)
+	}
+	return nil
+}
+
+// spreadData is the cycle state of PodTopologySpread; it clones for
+// preemption what-ifs.
+type spreadData struct{ *interpod.SpreadState }
+
+// Clone implements framework.StateCloner.
+func (d spreadData) Clone() framework.StateData { return spreadData{d.SpreadState.Clone()} }
+
+// AddPod implements framework.PreFilterExtensions.
+func (p *PodTopologySpread) AddPod(_ context.Context, state *framework.CycleState, _ *corev1.Pod, add *framework.PodInfo, n *framework.NodeInfo) *framework.Status {
+	if d, err := state.Read(spreadKey); err == nil {
+		d.(spreadData).AddPod(add.Pod, n)
+	}
+	return nil
+}
+
+// RemovePod implements framework.PreFilterExtensions.
+func (p *PodTopologySpread) RemovePod(_ context.Context, state *framework.CycleState, _ *corev1.Pod, rm *framework.PodInfo, n *framework.NodeInfo) *framework.Status {
+	if d, err := state.Read(spreadKey); err == nil {
+		d.(spreadData).RemovePod(rm.Pod, n)
 	}
 	return nil
 }
@@ -236,7 +284,7 @@ func (p *PodTopologySpread) Filter(_ context.Context, state *framework.CycleStat
 	if err != nil {
 		return framework.AsStatus(err)
 	}
-	ok, reason := d.(*interpod.SpreadState).Filter(pod, n)
+	ok, reason := d.(spreadData).Filter(pod, n)
 	if ok {
 		return nil
 	}
@@ -254,7 +302,7 @@ func (p *PodTopologySpread) PreScore(_ context.Context, state *framework.CycleSt
 	if err != nil {
 		return framework.NewStatus(framework.Skip)
 	}
-	d.(*interpod.SpreadState).PreScore(asNodes(nodes))
+	d.(spreadData).PreScore(asNodes(nodes))
 	return nil
 }
 
@@ -264,7 +312,7 @@ func (p *PodTopologySpread) Score(_ context.Context, state *framework.CycleState
 	if err != nil {
 		return 0, framework.AsStatus(err)
 	}
-	return d.(*interpod.SpreadState).Score(pod, n), nil
+	return d.(spreadData).Score(pod, n), nil
 }
 
 // ScoreExtensions implements framework.ScorePlugin.

@@ -2,7 +2,6 @@ package plugins
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -237,33 +236,5 @@ func TestBalancedSkipsBestEffort(t *testing.T) {
 	s := BalancedAllocation{}.PreScore(context.Background(), framework.NewCycleState(), testPod("p", "", ""), nil)
 	if !s.IsSkip() {
 		t.Errorf("PreScore = %v, want Skip", s.Code())
-	}
-}
-
-func TestPreemptionMessage(t *testing.T) {
-	low := int32(-1)
-	lowPod := testPod("low", "", "", func(p *corev1.Pod) { p.Spec.Priority = &low })
-	nodes := map[string]*framework.NodeInfo{
-		"a": nodeInfo(testNode("a", "1", "1Gi", 10)),
-		"b": nodeInfo(testNode("b", "1", "1Gi", 10), lowPod),
-		"c": nodeInfo(testNode("c", "1", "1Gi", 10)),
-	}
-	statuses := map[string]*framework.Status{
-		"a": framework.NewStatus(framework.Unschedulable, "Insufficient cpu"),
-		"b": framework.NewStatus(framework.Unschedulable, "Insufficient cpu"),
-		"c": framework.NewStatus(framework.UnschedulableAndUnresolvable, "node(s) had untolerated taint {k: v}"),
-	}
-	pl := DefaultPreemption{Lookup: func(n string) *framework.NodeInfo { return nodes[n] }}
-	s := pl.PostFilter(context.Background(), nil, testPod("p", "2", ""), statuses)
-	fe := &framework.FitError{NumAllNodes: 3, Statuses: statuses, PostFilterMsg: s.Message()}
-	want := "0/3 nodes are available: 1 node(s) had untolerated taint {k: v}, 2 Insufficient cpu. " +
-		"preemption: 0/3 nodes are available: 1 Insufficient cpu, 1 No preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling."
-	if got := fe.Error(); got != want {
-		t.Errorf("message:\n got %q\nwant %q", got, want)
-	}
-	never := corev1.PreemptNever
-	s = pl.PostFilter(context.Background(), nil, testPod("p", "", "", func(p *corev1.Pod) { p.Spec.PreemptionPolicy = &never }), statuses)
-	if !strings.Contains(s.Message(), "preemptionPolicy=Never") {
-		t.Errorf("PreemptNever message = %q", s.Message())
 	}
 }

@@ -30,9 +30,11 @@ func (w Weights) WithDefaults() Weights {
 type ProfileOptions struct {
 	SchedulerName string
 	Weights       Weights
-	// Lookup finds a node in the current snapshot (for preemption
-	// messages).
-	Lookup func(name string) *framework.NodeInfo
+	// Preemption wires DefaultPreemption (its Lookup finds a node in the
+	// current snapshot).
+	Preemption PreemptionOptions
+	// Nominated lists pods nominated to nodes by preemption (nil: none).
+	Nominated framework.NominatedPods
 	// Interpod configures the inter-pod affinity and spread adapters.
 	Interpod InterpodOptions
 	// Bind is the binder (required to run; tests may leave it nil).
@@ -44,16 +46,19 @@ type ProfileOptions struct {
 func DefaultProfile(o ProfileOptions) *framework.Profile {
 	w := o.Weights.WithDefaults()
 	fit, ipa, spread := Fit{}, NewInterPodAffinity(o.Interpod), NewPodTopologySpread(o.Interpod)
+	preemption := NewDefaultPreemption(o.Preemption)
 	p := &framework.Profile{
 		SchedulerName: o.SchedulerName,
 		PreFilter:     []framework.PreFilterPlugin{fit, spread, ipa},
 		Filter: []framework.FilterPlugin{
 			NodeUnschedulable{}, NodeName{}, TaintToleration{}, NodeAffinity{}, NodePorts{}, fit, spread, ipa,
 		},
-		PostFilter: []framework.PostFilterPlugin{DefaultPreemption{Lookup: o.Lookup}},
+		PostFilter: []framework.PostFilterPlugin{preemption},
 		PreScore:   []framework.PreScorePlugin{BalancedAllocation{}, NodeAffinity{}, spread, ipa},
 		Bind:       o.Bind,
+		Nominated:  o.Nominated,
 	}
+	preemption.Profile = p
 	for _, s := range []framework.WeightedScore{
 		{Plugin: TaintToleration{}, Weight: w.TaintToleration},
 		{Plugin: NodeAffinity{}, Weight: w.NodeAffinity},
