@@ -121,6 +121,9 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 			return nil, fmt.Errorf("etcd client: %w", err)
 		}
 	}
+	if err := registerProcessMetrics(cfg.Metrics, cp.client); err != nil {
+		return nil, err
+	}
 	var authns []auth.Authenticator
 	if cfg.TokenAuthFile != "" {
 		tokens, err := auth.NewTokenFile(cfg.TokenAuthFile)
