@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,8 +20,7 @@ type managerFlags struct {
 	burst                                     int
 	leaderElect, useSACredentials             bool
 	leaseDuration, renewDeadline, retryPeriod time.Duration
-	bindAddress                               string
-	securePort                                int
+	serving                                   servingFlags
 	concurrency                               map[string]*int
 	node                                      nodelifecycle.Options
 }
@@ -30,8 +28,8 @@ type managerFlags struct {
 func (f *managerFlags) bind(fl *pflag.FlagSet, standalone bool) {
 	if standalone {
 		fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the controller manager's identity (env KPLANE_KUBECONFIG)")
-		fl.StringVar(&f.bindAddress, "bind-address", "127.0.0.1", "address for /healthz, /metrics and /debug/pprof")
-		fl.IntVar(&f.securePort, "secure-port", 10257, "HTTPS port for /healthz, /metrics and /debug/pprof; 0 disables")
+		fl.StringVar(&f.serving.bindAddress, "bind-address", "0.0.0.0", "address for /healthz, /metrics and /debug/pprof")
+		fl.IntVar(&f.serving.securePort, "secure-port", 10257, "HTTPS port for /healthz, /readyz, /livez (open) and /metrics, /debug/pprof (delegated authn/authz); 0 disables")
 	}
 	fl.StringSliceVar(&f.controllers, "controllers", []string{"*"}, "controllers to run: '*' for all, 'name' to enable, '-name' to disable")
 	fl.Float32Var(&f.qps, "kube-api-qps", 1000, "queries per second to the API server, per client")
@@ -70,9 +68,6 @@ func (f *managerFlags) config(cmd *cobra.Command) manager.Config {
 	for name, n := range f.concurrency {
 		cfg.Concurrency[name] = *n
 	}
-	if f.securePort > 0 {
-		cfg.ServingAddress = fmt.Sprintf("%s:%d", f.bindAddress, f.securePort)
-	}
 	return cfg
 }
 
@@ -86,11 +81,12 @@ func newControllerManagerCommand() *cobra.Command {
 			return runStandalone(f.kubeconfig, func(ctx context.Context, rc *rest.Config) error {
 				cfg := f.config(cmd)
 				cfg.RESTConfig = rc
+				cfg.Metrics = standaloneRegistry()
 				m, err := manager.New(cfg)
 				if err != nil {
 					return err
 				}
-				return m.Run(ctx)
+				return withComponentServer(ctx, "controller-manager", f.serving, rc, cfg.Metrics, m.Ready(), cfg.Logger, m.Run)
 			})
 		},
 	}

@@ -24,6 +24,7 @@ type schedulerFlags struct {
 	burst                                     int
 	leaderElect                               bool
 	leaseDuration, renewDeadline, retryPeriod time.Duration
+	serving                                   servingFlags
 }
 
 func (f *schedulerFlags) bind(fl *pflag.FlagSet, standalone bool) {
@@ -35,6 +36,8 @@ func (f *schedulerFlags) bind(fl *pflag.FlagSet, standalone bool) {
 		fl.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease is valid without renewal")
 		fl.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up")
 		fl.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "wait between tries to acquire or renew the Lease")
+		fl.StringVar(&f.serving.bindAddress, "bind-address", "0.0.0.0", "address for /healthz, /metrics and /debug/pprof")
+		fl.IntVar(&f.serving.securePort, "secure-port", 10259, "HTTPS port for /healthz, /readyz, /livez (open) and /metrics, /debug/pprof (delegated authn/authz); 0 disables")
 	}
 	fl.StringVar(&f.schedulerName, "scheduler-name", "default-scheduler", "schedule pods whose spec.schedulerName is this")
 	fl.Int32Var(&f.percentage, "percentage-of-nodes-to-score", 0, "share of nodes to find feasible before scoring; 0 adapts from 50% (100 nodes) to 5%")
@@ -60,11 +63,12 @@ func newSchedulerCommand() *cobra.Command {
 			return runStandalone(f.kubeconfig, func(ctx context.Context, rc *rest.Config) error {
 				cfg := f.config(cmd)
 				cfg.RESTConfig = rc
+				cfg.Metrics = standaloneRegistry()
 				s, err := scheduler.New(cfg)
 				if err != nil {
 					return err
 				}
-				return s.Run(ctx)
+				return withComponentServer(ctx, "scheduler", f.serving, rc, cfg.Metrics, s.Ready(), cfg.Logger, s.Run)
 			})
 		},
 	}
