@@ -55,6 +55,7 @@ func newUpCommand() *cobra.Command {
 		sf   schedulerFlags
 		runC bool
 		runS bool
+		hf   hollowFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "up",
@@ -68,6 +69,9 @@ func newUpCommand() *cobra.Command {
 			if runS {
 				extra = append(extra, schedulerComponent(cmd, &sf, &mf))
 			}
+			if hf.count > 0 {
+				extra = append(extra, hollowNodesComponent(cmd, &hf))
+			}
 			return runControlPlane(cmd, f.config(cmd), extra...)
 		},
 	}
@@ -76,6 +80,7 @@ func newUpCommand() *cobra.Command {
 	mf.bind(cmd.Flags(), false)
 	cmd.Flags().BoolVar(&runS, "scheduler", true, "run the scheduler in this process")
 	sf.bind(cmd.Flags(), false)
+	hf.bind(cmd.Flags(), false)
 	return cmd
 }
 

@@ -146,7 +146,8 @@ type PodProfile struct {
 	// completion exits 1 instead of 0; default 0.
 	FailureRate float64
 	// StopDuration is how long containers take to exit after a pod is
-	// deleted (SIGTERM handling), capped by the grace period; default 1s.
+	// deleted (SIGTERM handling), capped by the grace period; default 1s,
+	// negative for at once.
 	// Containers with a preStop hook stop after the hook: a sleep hook's
 	// seconds, otherwise the whole grace period.
 	StopDuration time.Duration

@@ -372,7 +372,7 @@ func (f *Fleet) stopDuration(pod *corev1.Pod) time.Duration {
 	if d, ok := annotationDuration(pod, AnnotationStopDuration); ok {
 		return d
 	}
-	d := f.cfg.Pods.StopDuration
+	d := max(f.cfg.Pods.StopDuration, 0)
 	for _, c := range pod.Spec.Containers {
 		if c.Lifecycle == nil || c.Lifecycle.PreStop == nil {
 			continue
