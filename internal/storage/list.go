@@ -56,6 +56,11 @@ func encodeContinue(rev int64, relKey string) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
+// EncodeContinue makes a continue token for a list at rev resuming at
+// relKey (relative to the list prefix); the watch cache issues the same
+// tokens as the store so either can serve the next page.
+func EncodeContinue(rev int64, relKey string) (string, error) { return encodeContinue(rev, relKey) }
+
 // DecodeContinue parses a continue token into its revision and start key
 // (relative to the list prefix).
 func DecodeContinue(token string) (int64, string, error) {

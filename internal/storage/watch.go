@@ -21,6 +21,10 @@ type Event struct {
 	RV               int64
 	Err              error
 	InitialEventsEnd bool
+	// Encoded, when set, is shared by every watcher receiving this same
+	// event and object: writers cache their serialised bytes in it. The
+	// Object of such an event is shared too and must not be modified.
+	Encoded *Encoded
 }
 
 // WatchOptions select where a watch starts and what it reports.
