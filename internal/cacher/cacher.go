@@ -254,7 +254,7 @@ func (c *Cacher) listHistory(ctx context.Context) (*storage.ListResult, int64, e
 		if err != nil {
 			return nil, 0, err
 		}
-		if from := rev - c.cfg.HistoryRevisions; from > 0 {
+		if from := max(rev-c.cfg.HistoryRevisions, 1); from < rev {
 			res, err := c.store.List(ctx, c.cfg.Prefix, c.cfg.Type, storage.ListOptions{
 				ResourceVersion: strconv.FormatInt(from, 10), Match: metav1.ResourceVersionMatchExact,
 			})
