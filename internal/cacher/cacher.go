@@ -86,7 +86,7 @@ type Cacher struct {
 	ready bool
 	// readyAt is the revision at which a (re)starting cache becomes ready.
 	readyAt int64
-	tree  *btree.BTreeG[*entry]
+	tree    *btree.BTreeG[*entry]
 	// gen counts changes of tree; snap is a clone taken at snapGen.
 	gen, snapGen int64
 	snap         *btree.BTreeG[*entry]

@@ -518,7 +518,7 @@ func TestFieldIndexListAndWatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	update(t, store, "ns", "p0", func(p *corev1.Pod) { p.Labels = map[string]string{"x": "y"} }) // n0: nobody
-	last := update(t, store, "ns", "p1", func(p *corev1.Pod) { p.Spec.NodeName = "n2" })     // n1 -> n2
+	last := update(t, store, "ns", "p1", func(p *corev1.Pod) { p.Spec.NodeName = "n2" })         // n1 -> n2
 	if got := collect(t, w1, last); len(got) != 1 || got[0][:7] != "DELETED" {
 		t.Fatalf("n1 watcher: %v, want one DELETED", got)
 	}

@@ -358,4 +358,3 @@ func (c *Cacher) waitFor(ctx context.Context, rev int64) error {
 		}
 	}
 }
-
