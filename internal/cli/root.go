@@ -28,7 +28,7 @@ func NewRoot() *cobra.Command {
 		},
 	}
 	root.PersistentFlags().String("log-level", "info", "log level: debug, info, warn or error")
-	root.AddCommand(newUpCommand(), newAPIServerCommand(), newControllerManagerCommand(), newSchedulerCommand(), newNodesCommand(), newVersionCommand())
+	root.AddCommand(newUpCommand(), newAPIServerCommand(), newControllerManagerCommand(), newSchedulerCommand(), newNodesCommand(), newTestCommand(), newReportCommand(), newVersionCommand())
 	return root
 }
 

@@ -154,17 +154,42 @@ func (r *Runner) waitFor(ctx context.Context, what string, cond func() (done int
 	}
 }
 
-// cleanup deletes the run's namespaces (and so everything in them)
-// without waiting for the namespace controller to finish.
-func (r *Runner) cleanup(ctx context.Context) {
-	list, err := r.cs.CoreV1().Namespaces().List(ctx, metav1.ListOptions{LabelSelector: LabelRun + "=" + r.runID})
+// cleanup deletes the run's namespaces (and so everything in them) and,
+// unless ctx ends first, waits up to timeout for the namespace controller
+// to finish, so that the next run starts on a quiet cluster instead of
+// measuring this run's teardown.
+func (r *Runner) cleanup(ctx context.Context, timeout time.Duration) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	sel := metav1.ListOptions{LabelSelector: LabelRun + "=" + r.runID}
+	list, err := r.cs.CoreV1().Namespaces().List(dctx, sel)
 	if err != nil {
 		r.log.Warn("cleanup: list namespaces", "err", err)
 		return
 	}
 	for _, ns := range list.Items {
-		if err := r.cs.CoreV1().Namespaces().Delete(ctx, ns.Name, metav1.DeleteOptions{}); err != nil {
+		if err := r.cs.CoreV1().Namespaces().Delete(dctx, ns.Name, metav1.DeleteOptions{}); err != nil {
 			r.log.Warn("cleanup: delete namespace", "namespace", ns.Name, "err", err)
+		}
+	}
+	r.cfg.Progress.Phase("cleanup", len(list.Items))
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		left, err := r.cs.CoreV1().Namespaces().List(dctx, sel)
+		if err == nil {
+			r.cfg.Progress.Set(len(list.Items)-len(left.Items), "namespaces deleted")
+			if len(left.Items) == 0 {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-dctx.Done():
+			r.log.Warn("cleanup: namespaces still terminating", "after", timeout)
+			return
+		case <-t.C:
 		}
 	}
 }

@@ -69,9 +69,11 @@ type Config struct {
 	SampleInterval time.Duration
 	// ThroughputInterval of the throughput series; default 1s.
 	ThroughputInterval time.Duration
-	// Cleanup deletes the test namespaces at the end; default true via
-	// New's caller (the CLI flag); the zero value keeps them.
-	Cleanup bool
+	// Cleanup deletes the test namespaces at the end (the zero value
+	// keeps them) and waits up to CleanupTimeout (default 10m) for them to
+	// go, outside the measured run.
+	Cleanup        bool
+	CleanupTimeout time.Duration
 	// SelfName names this process in the resource table; default
 	// "kplane test".
 	SelfName string
@@ -161,6 +163,9 @@ func New(cfg Config) (*Runner, error) {
 	}
 	if cfg.ThroughputInterval <= 0 {
 		cfg.ThroughputInterval = time.Second
+	}
+	if cfg.CleanupTimeout <= 0 {
+		cfg.CleanupTimeout = 10 * time.Minute
 	}
 	if cfg.SelfName == "" {
 		cfg.SelfName = "kplane test"
@@ -269,9 +274,6 @@ func (r *Runner) Run(ctx context.Context) (*report.Result, error) {
 	defer cancelFinal()
 	r.wg.Wait()
 	endFams, endErr := r.metrics.scrape(finalCtx)
-	if r.cfg.Cleanup {
-		r.cleanup(finalCtx)
-	}
 	stopMeasure()
 	bg.Wait()
 
@@ -311,10 +313,12 @@ func (r *Runner) Run(ctx context.Context) (*report.Result, error) {
 	}
 	res.SLOs = r.verdicts(res)
 	res.Verdict = overall(res)
-	if err := r.writeFiles(res, pods); err != nil {
-		return res, err
+	err := r.writeFiles(res, pods)
+	if r.cfg.Cleanup {
+		r.cleanup(ctx, r.cfg.CleanupTimeout)
+		r.cfg.Progress.Finish()
 	}
-	return res, nil
+	return res, err
 }
 
 func (r *Runner) environment(ctx context.Context) report.Environment {
