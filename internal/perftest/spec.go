@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -152,6 +153,7 @@ func (s Spec) Validate() error {
 		}
 	}
 	if len(errs) > 0 {
+		sort.Strings(errs)
 		return fmt.Errorf("%w: %s", ErrInvalidSpec, strings.Join(errs, "; "))
 	}
 	return nil

@@ -31,7 +31,7 @@ func cdf(samples []float64, n int) []report.CDFPoint {
 	sort.Float64s(s)
 	step := max(1, len(s)/n)
 	var out []report.CDFPoint
-	for i := 0; i < len(s); i += step {
+	for i := step - 1; i < len(s); i += step {
 		out = append(out, report.CDFPoint{Seconds: s[i], Fraction: float64(i+1) / float64(len(s))})
 	}
 	if last := out[len(out)-1]; last.Fraction < 1 {

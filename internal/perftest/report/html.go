@@ -104,7 +104,7 @@ func resourceCharts(r *Result) (cpu, mem template.HTML) {
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"secs":  secs,
-	"bytes": bytes,
+	"bytes": humanBytes,
 	"upper": strings.ToUpper,
 	"unit":  unit,
 	"limit": func(e APIEndpoint) string {

@@ -61,11 +61,11 @@ func WriteText(w io.Writer, r *Result) error {
 	if len(r.Resources.Summary) > 0 {
 		p("\nprocess\tsource\tCPU avg\tCPU max\tRSS max\n")
 		for _, s := range r.Resources.Summary {
-			p("%s\t%s\t%.2f cores\t%.2f cores\t%s\n", s.Process, s.Source, s.CPUAvgCores, s.CPUMaxCores, bytes(s.RSSMaxBytes))
+			p("%s\t%s\t%.2f cores\t%.2f cores\t%s\n", s.Process, s.Source, s.CPUAvgCores, s.CPUMaxCores, humanBytes(s.RSSMaxBytes))
 		}
 	}
 	if r.Resources.EtcdDBSizeAvailable {
-		p("etcd DB size\t%s\n", bytes(r.Resources.EtcdDBSizeBytes))
+		p("etcd DB size\t%s\n", humanBytes(r.Resources.EtcdDBSizeBytes))
 	} else {
 		p("etcd DB size\tunavailable (not exposed by the API server's /metrics)\n")
 	}
@@ -119,7 +119,7 @@ func unit(v float64, u string) string {
 	return fmt.Sprintf("%.3g %s", v, u)
 }
 
-func bytes(b int64) string {
+func humanBytes(b int64) string {
 	const mib = 1 << 20
 	if b >= 1<<30 {
 		return fmt.Sprintf("%.2f GiB", float64(b)/(1<<30))
