@@ -32,6 +32,7 @@ type hollowFlags struct {
 	qps, nodeQPS                 float32
 	burst, nodeBurst             int
 	podWorkers, nodeWorkers      int
+	leaseWorkers                 int
 	cpu, memory, pods, storage   string
 	instanceType                 string
 	zones                        []string
@@ -70,7 +71,8 @@ func (f *hollowFlags) bind(fl *pflag.FlagSet, standalone bool) {
 	fl.Float32Var(&f.nodeQPS, prefixed("node-api-qps"), hollownode.DefaultNodeQPS, "queries per second for node writes (registration, Leases, status), apart from pod writes")
 	fl.IntVar(&f.nodeBurst, prefixed("node-api-burst"), hollownode.DefaultNodeBurst, "burst of node writes")
 	fl.IntVar(&f.podWorkers, prefixed("pod-workers"), hollownode.DefaultPodWorkers, "goroutines writing pod state")
-	fl.IntVar(&f.nodeWorkers, prefixed("node-workers"), hollownode.DefaultNodeWorkers, "goroutines writing node state")
+	fl.IntVar(&f.nodeWorkers, prefixed("node-workers"), 0, "goroutines registering nodes and writing their status; 0 is count/50, at least 32")
+	fl.IntVar(&f.leaseWorkers, prefixed("lease-workers"), 0, "goroutines renewing Leases (own connection and queue); 0 is count/20, at least 32")
 	fl.StringVar(&f.cpu, prefixed("cpu"), "8", "CPU capacity of each node")
 	fl.StringVar(&f.memory, prefixed("memory"), "32Gi", "memory capacity of each node")
 	fl.StringVar(&f.pods, prefixed("max-pods"), "110", "pod capacity of each node")
@@ -132,7 +134,7 @@ func (f *hollowFlags) config(cmd *cobra.Command) (hollownode.Config, error) {
 	cfg := hollownode.Config{
 		Count: f.count, NamePrefix: f.namePrefix, FirstIndex: f.firstIndex,
 		QPS: f.qps, Burst: f.burst, NodeQPS: f.nodeQPS, NodeBurst: f.nodeBurst,
-		PodWorkers: f.podWorkers, NodeWorkers: f.nodeWorkers,
+		PodWorkers: f.podWorkers, NodeWorkers: f.nodeWorkers, LeaseWorkers: f.leaseWorkers,
 		Node: hollownode.NodeProfile{
 			CPU: qty("cpu", f.cpu), Memory: qty("memory", f.memory), Pods: qty("max-pods", f.pods),
 			EphemeralStorage: qty("ephemeral-storage", f.storage), InstanceType: f.instanceType, Labels: f.labels,
@@ -145,7 +147,7 @@ func (f *hollowFlags) config(cmd *cobra.Command) (hollownode.Config, error) {
 			JobRunDuration: f.jobRun, FailureRate: f.failureRate, StopDuration: f.stop, FlapPeriod: f.flap,
 		},
 		Seed:   f.seed,
-		Logger: newLogger(cmd).With("component", "hollow-nodes"),
+		Logger: newLogger(cmd),
 	}
 	// Zero on the command line means at once, not the default.
 	if f.startLatency == 0 {

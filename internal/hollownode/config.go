@@ -21,8 +21,7 @@ const (
 	DefaultBurst                = 2000
 	DefaultNodeQPS              = 1000
 	DefaultNodeBurst            = 2000
-	DefaultPodWorkers           = 32
-	DefaultNodeWorkers          = 32
+	DefaultPodWorkers           = 128
 	DefaultLeaseDuration        = 40 * time.Second
 	DefaultLeaseRenewInterval   = 10 * time.Second
 	DefaultStatusReportInterval = 5 * time.Minute
@@ -66,9 +65,16 @@ type Config struct {
 	// default 1000 and 2000. 5,000 nodes renew 500 Leases/s.
 	NodeQPS   float32
 	NodeBurst int
-	// PodWorkers and NodeWorkers bound the goroutines writing pod and node
-	// state; default 32 each.
-	PodWorkers, NodeWorkers int
+	// PodWorkers bounds the goroutines writing pod state; default 128.
+	// NodeWorkers bounds those registering nodes and writing NodeStatus;
+	// default Count/50, at least 32.
+	// LeaseWorkers bounds those renewing Leases, which have their own
+	// queue, HTTP connection and rate limiter (NodeQPS) so that neither
+	// registration nor pod traffic delays a heartbeat; default Count/20,
+	// at least 32: renewals arrive at Count/LeaseRenewInterval and each
+	// worker waits for one API round trip, so Count/20 workers keep up
+	// while the API server answers within 500ms.
+	PodWorkers, NodeWorkers, LeaseWorkers int
 
 	// Node is the resources, labels and taints of every node.
 	Node NodeProfile
@@ -176,7 +182,10 @@ func (c Config) withDefaults() Config {
 		c.PodWorkers = DefaultPodWorkers
 	}
 	if c.NodeWorkers == 0 {
-		c.NodeWorkers = DefaultNodeWorkers
+		c.NodeWorkers = max(32, c.Count/50)
+	}
+	if c.LeaseWorkers == 0 {
+		c.LeaseWorkers = max(32, c.Count/20)
 	}
 	setQ := func(q *resource.Quantity, s string) {
 		if q.IsZero() {
@@ -259,7 +268,7 @@ func (c Config) Validate() error {
 	if c.QPS < 0 || c.NodeQPS < 0 || c.Burst < 0 || c.NodeBurst < 0 {
 		errs = append(errs, errors.New("QPS and burst must not be negative"))
 	}
-	if c.PodWorkers < 1 || c.NodeWorkers < 1 {
+	if c.PodWorkers < 1 || c.NodeWorkers < 1 || c.LeaseWorkers < 1 {
 		errs = append(errs, errors.New("worker counts must be positive"))
 	}
 	cidr, err := netip.ParsePrefix(c.ClusterCIDR)

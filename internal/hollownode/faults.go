@@ -78,7 +78,7 @@ func (f *Fleet) SetFault(name string, fault Fault) error {
 	}
 	f.nodeQ.Add(nodeKey{pos: int32(n.pos), task: taskStatus})
 	if old == FaultStopHeartbeats {
-		f.nodeQ.Add(nodeKey{pos: int32(n.pos), task: taskLease})
+		f.leaseQ.Add(nodeKey{pos: int32(n.pos), task: taskLease})
 		f.resumePods(n)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -41,19 +42,26 @@ type Fleet struct {
 	// not a Gatherer.
 	gatherer prometheus.Gatherer
 
-	nodeClient kubernetes.Interface // registration, Leases, NodeStatus
-	podClient  kubernetes.Interface // pod status, final deletes
-	clusterNet netip.Prefix
-	nodeNet    netip.Prefix
+	nodeClient  kubernetes.Interface // registration, NodeStatus
+	leaseClient kubernetes.Interface // Leases, on a connection of their own
+	podClient   kubernetes.Interface // pod status, final deletes
+	clusterNet  netip.Prefix
+	nodeNet     netip.Prefix
 
 	nodes  []*node          // by position, immutable after New
 	byName map[string]*node // immutable after New
 
-	nodeQ workqueue.TypedRateLimitingInterface[nodeKey]
-	podQ  workqueue.TypedRateLimitingInterface[string]
+	nodeQ  workqueue.TypedRateLimitingInterface[nodeKey] // register, status
+	leaseQ workqueue.TypedRateLimitingInterface[nodeKey] // lease
+	podQ   workqueue.TypedRateLimitingInterface[string]
 
 	factory  informers.SharedInformerFactory
 	informer cache.SharedIndexInformer
+	// nodeFactory's informer watches the fleet's Nodes, trimmed to their
+	// conditions, so a node notices when another writer (the node
+	// lifecycle controller marking it Unknown) contradicts its status.
+	nodeFactory  informers.SharedInformerFactory
+	nodeInformer cache.SharedIndexInformer
 
 	podsMu sync.Mutex
 	pods   map[string]*podState // guarded by podsMu; by namespace/name
@@ -97,6 +105,13 @@ func New(cfg Config) (*Fleet, error) {
 	var errs error
 	f.nodeClient, err = newClient(cfg.RESTConfig, cfg.NodeQPS, cfg.NodeBurst, "kplane-hollow-node")
 	errs = errors.Join(errs, err)
+	leaseCfg := rest.CopyConfig(cfg.RESTConfig)
+	// A Dial of its own keeps client-go from sharing the cached transport:
+	// heartbeats get their own HTTP/2 connection, not one queued behind
+	// the pod watch and status writes.
+	leaseCfg.Dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	f.leaseClient, err = newClient(leaseCfg, cfg.NodeQPS, cfg.NodeBurst, "kplane-hollow-node")
+	errs = errors.Join(errs, err)
 	f.podClient, err = newClient(cfg.RESTConfig, cfg.QPS, cfg.Burst, "kplane-hollow-node")
 	errs = errors.Join(errs, err)
 	if errs != nil {
@@ -120,6 +135,9 @@ func New(cfg Config) (*Fleet, error) {
 	f.nodeQ = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[nodeKey](100*time.Millisecond, 5*time.Second),
 		workqueue.TypedRateLimitingQueueConfig[nodeKey]{Clock: cfg.Clock})
+	f.leaseQ = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[nodeKey](100*time.Millisecond, 5*time.Second),
+		workqueue.TypedRateLimitingQueueConfig[nodeKey]{Clock: cfg.Clock})
 	f.podQ = workqueue.NewTypedRateLimitingQueueWithConfig(
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, 30*time.Second),
 		workqueue.TypedRateLimitingQueueConfig[string]{Clock: cfg.Clock})
@@ -135,6 +153,16 @@ func New(cfg Config) (*Fleet, error) {
 		return nil, nil
 	}}); err != nil {
 		return nil, fmt.Errorf("pod indexer: %w", err)
+	}
+	f.nodeFactory = informers.NewSharedInformerFactoryWithOptions(f.nodeClient, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = LabelHollow + "=true" }),
+		informers.WithTransform(trimNode))
+	f.nodeInformer = f.nodeFactory.Core().V1().Nodes().Informer()
+	if _, err := f.nodeInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    f.onNode,
+		UpdateFunc: func(_, obj any) { f.onNode(obj) },
+	}); err != nil {
+		return nil, fmt.Errorf("node event handler: %w", err)
 	}
 	if _, err := f.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    f.onPod,
@@ -195,16 +223,21 @@ func (f *Fleet) Run(ctx context.Context) error {
 	defer wg.Wait()
 	defer f.podQ.ShutDown()
 	defer f.nodeQ.ShutDown()
+	defer f.leaseQ.ShutDown()
 
 	f.factory.Start(ctx.Done())
 	defer f.factory.Shutdown()
+	f.nodeFactory.Start(ctx.Done())
+	defer f.nodeFactory.Shutdown()
 	// Adopt the pods of a previous run before any node acts.
-	for typ, ok := range f.factory.WaitForCacheSync(ctx.Done()) {
-		if !ok {
-			if ctx.Err() != nil {
-				return nil
+	for _, fac := range []informers.SharedInformerFactory{f.factory, f.nodeFactory} {
+		for typ, ok := range fac.WaitForCacheSync(ctx.Done()) {
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return fmt.Errorf("hollow nodes: %v informer did not sync", typ)
 			}
-			return fmt.Errorf("hollow nodes: %v informer did not sync", typ)
 		}
 	}
 
@@ -212,7 +245,10 @@ func (f *Fleet) Run(ctx context.Context) error {
 		f.nodeQ.Add(nodeKey{pos: int32(n.pos), task: taskRegister})
 	}
 	for range f.cfg.NodeWorkers {
-		wg.Go(func() { f.nodeWorker(ctx) })
+		wg.Go(func() { f.nodeWorker(ctx, f.nodeQ) })
+	}
+	for range f.cfg.LeaseWorkers {
+		wg.Go(func() { f.nodeWorker(ctx, f.leaseQ) })
 	}
 	for range f.cfg.PodWorkers {
 		wg.Go(func() { f.podWorker(ctx) })
@@ -222,9 +258,9 @@ func (f *Fleet) Run(ctx context.Context) error {
 	return nil
 }
 
-func (f *Fleet) nodeWorker(ctx context.Context) {
+func (f *Fleet) nodeWorker(ctx context.Context, q workqueue.TypedRateLimitingInterface[nodeKey]) {
 	for {
-		k, shutdown := f.nodeQ.Get()
+		k, shutdown := q.Get()
 		if shutdown {
 			return
 		}
@@ -233,12 +269,12 @@ func (f *Fleet) nodeWorker(ctx context.Context) {
 				if ctx.Err() == nil {
 					f.log.Debug("node task failed", "node", f.nodes[k.pos].name, "task", k.task.String(), "err", err)
 				}
-				f.nodeQ.AddRateLimited(k)
+				q.AddRateLimited(k)
 			} else {
-				f.nodeQ.Forget(k)
+				q.Forget(k)
 			}
 		}
-		f.nodeQ.Done(k)
+		q.Done(k)
 	}
 }
 
@@ -271,6 +307,23 @@ func (f *Fleet) markRegistered(n *node) {
 			f.log.Info("hollow nodes ready", "count", len(f.nodes), "took", f.clock.Since(f.started).Round(time.Millisecond))
 			close(f.ready)
 		})
+	}
+}
+
+// onNode queues a status write when a registered node's Ready condition
+// in the API differs from what the node reports.
+func (f *Fleet) onNode(obj any) {
+	o, ok := obj.(*corev1.Node)
+	if !ok {
+		return
+	}
+	n := f.byName[o.Name]
+	if n == nil || !n.registered.Load() || Fault(n.fault.Load()) == FaultStopHeartbeats {
+		return
+	}
+	ready, _ := f.wantReady(n, f.clock.Now())
+	if got := readyCondition(o); got != "" && got != conditionStatus(ready) {
+		f.nodeQ.Add(nodeKey{pos: int32(n.pos), task: taskStatus})
 	}
 }
 

@@ -36,26 +36,29 @@ func (f *Fleet) renewLease(ctx context.Context, n *node) error {
 		next = now.Add(f.cfg.LeaseRenewInterval)
 	}
 	n.lease.next = next
-	f.nodeQ.AddAfter(nodeKey{pos: int32(n.pos), task: taskLease}, next.Sub(now))
+	f.leaseQ.AddAfter(nodeKey{pos: int32(n.pos), task: taskLease}, next.Sub(now))
 	return nil
 }
 
 // renewLeaseNow writes n's Lease with renewTime now, creating it if
 // needed and re-reading it once on a conflict.
 func (f *Fleet) renewLeaseNow(ctx context.Context, n *node, now time.Time) error {
-	leases := f.nodeClient.CoordinationV1().Leases(LeaseNamespace)
+	leases := f.leaseClient.CoordinationV1().Leases(LeaseNamespace)
 	l := f.leaseObject(n, now)
 	var (
 		out *coordinationv1.Lease
 		err error
 	)
-	if n.lease == nil {
+	switch {
+	case n.lease == nil && n.existed:
+		err = f.updateLease(ctx, n, l)
+	case n.lease == nil:
 		out, err = leases.Create(ctx, l, metav1.CreateOptions{})
 		if apierrors.IsAlreadyExists(err) {
 			err = f.updateLease(ctx, n, l)
 			out = nil
 		}
-	} else {
+	default:
 		l.ResourceVersion = n.lease.resourceVersion
 		out, err = leases.Update(ctx, l, metav1.UpdateOptions{})
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
@@ -84,7 +87,7 @@ func (f *Fleet) renewLeaseNow(ctx context.Context, n *node, now time.Time) error
 // updateLease re-reads n's Lease (or creates it if it is gone) and writes
 // l over it; it records the new resourceVersion.
 func (f *Fleet) updateLease(ctx context.Context, n *node, l *coordinationv1.Lease) error {
-	leases := f.nodeClient.CoordinationV1().Leases(LeaseNamespace)
+	leases := f.leaseClient.CoordinationV1().Leases(LeaseNamespace)
 	cur, err := leases.Get(ctx, n.name, metav1.GetOptions{})
 	var out *coordinationv1.Lease
 	switch {

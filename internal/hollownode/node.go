@@ -40,6 +40,7 @@ type node struct {
 
 	uid       types.UID
 	createdAt metav1.Time
+	existed   bool // registered by an earlier run: its Lease likely exists too
 	lease     *leaseState
 	// readyPosted is the Ready status last written; readySince its
 	// transition time.
@@ -109,6 +110,7 @@ func (f *Fleet) register(ctx context.Context, n *node) error {
 	postStatus := false
 	switch {
 	case apierrors.IsAlreadyExists(err):
+		n.existed = true
 		obj, err = nodes.Get(ctx, n.name, metav1.GetOptions{})
 		if err != nil {
 			return fmt.Errorf("get node %s: %w", n.name, err)
@@ -152,7 +154,7 @@ func (f *Fleet) register(ctx context.Context, n *node) error {
 	// reproducible order, not in registration bursts.
 	first := f.jitter(n, "lease", f.cfg.LeaseRenewInterval)
 	n.lease.next = now.Add(first)
-	f.nodeQ.AddAfter(nodeKey{pos: int32(n.pos), task: taskLease}, first)
+	f.leaseQ.AddAfter(nodeKey{pos: int32(n.pos), task: taskLease}, first)
 	f.nodeQ.AddAfter(nodeKey{pos: int32(n.pos), task: taskStatus}, n.statusDue.Sub(now)+f.jitter(n, "status", f.cfg.LeaseRenewInterval))
 	return nil
 }
@@ -167,7 +169,7 @@ func (f *Fleet) syncStatus(ctx context.Context, n *node) error {
 	}
 	now := f.clock.Now()
 	ready, flip := f.wantReady(n, now)
-	if ready != n.readyPosted || !now.Before(n.statusDue) {
+	if ready != n.readyPosted || !now.Before(n.statusDue) || f.contradicted(n, ready) {
 		if err := f.writeStatus(ctx, n, now); err != nil {
 			return err
 		}
@@ -303,6 +305,56 @@ func (n *node) createdAtOr(now metav1.Time) metav1.Time {
 		return now
 	}
 	return n.createdAt
+}
+
+// contradicted is whether the API shows n's Ready condition other than
+// ready, e.g. Unknown after the node lifecycle controller missed its
+// heartbeats; the kubelet then posts its status again.
+func (f *Fleet) contradicted(n *node, ready bool) bool {
+	obj, ok, err := f.nodeInformer.GetIndexer().GetByKey(n.name)
+	if err != nil || !ok {
+		return false
+	}
+	o, _ := obj.(*corev1.Node)
+	got := readyCondition(o)
+	return got != "" && got != conditionStatus(ready)
+}
+
+func readyCondition(n *corev1.Node) corev1.ConditionStatus {
+	if n == nil {
+		return ""
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status
+		}
+	}
+	return ""
+}
+
+func conditionStatus(b bool) corev1.ConditionStatus {
+	if b {
+		return corev1.ConditionTrue
+	}
+	return corev1.ConditionFalse
+}
+
+// trimNode keeps only what contradicted reads: name and conditions.
+func trimNode(obj any) (any, error) {
+	o, ok := obj.(*corev1.Node)
+	if !ok {
+		return obj, nil
+	}
+	var conds []corev1.NodeCondition
+	for _, c := range o.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			conds = append(conds, corev1.NodeCondition{Type: c.Type, Status: c.Status})
+		}
+	}
+	return &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name, ResourceVersion: o.ResourceVersion, UID: o.UID},
+		Status:     corev1.NodeStatus{Conditions: conds},
+	}, nil
 }
 
 func hasCondition(conds []corev1.NodeCondition, t corev1.NodeConditionType, s corev1.ConditionStatus) bool {
