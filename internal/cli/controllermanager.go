@@ -10,6 +10,7 @@ import (
 
 	"kplane/internal/controllers/manager"
 	"kplane/internal/controllers/nodelifecycle"
+	"kplane/internal/controllers/podautoscaler"
 )
 
 // managerFlags bind kube-controller-manager's flags.
@@ -23,6 +24,7 @@ type managerFlags struct {
 	serving                                   servingFlags
 	concurrency                               map[string]*int
 	node                                      nodelifecycle.Options
+	hpa                                       podautoscaler.Options
 }
 
 func (f *managerFlags) bind(fl *pflag.FlagSet, standalone bool) {
@@ -47,6 +49,10 @@ func (f *managerFlags) bind(fl *pflag.FlagSet, standalone bool) {
 	fl.Float32Var(&f.node.SecondaryEvictionRate, "secondary-node-eviction-rate", d.SecondaryEvictionRate, "nodes per second tainted for eviction per partially disrupted large zone")
 	fl.Int32Var(&f.node.LargeClusterSizeThreshold, "large-cluster-size-threshold", d.LargeClusterSizeThreshold, "zone size above which partial disruption slows evictions instead of stopping them")
 	fl.Float32Var(&f.node.UnhealthyZoneThreshold, "unhealthy-zone-threshold", d.UnhealthyZoneThreshold, "fraction of not-Ready nodes that makes a zone partially disrupted")
+	h := podautoscaler.Options{}.WithDefaults()
+	fl.DurationVar(&f.hpa.SyncPeriod, "horizontal-pod-autoscaler-sync-period", h.SyncPeriod, "how often each HorizontalPodAutoscaler is reconciled")
+	fl.Float64Var(&f.hpa.Tolerance, "horizontal-pod-autoscaler-tolerance", h.Tolerance, "relative distance from the target within which the HPA does not scale")
+	fl.DurationVar(&f.hpa.DownscaleStabilizationWindow, "horizontal-pod-autoscaler-downscale-stabilization", h.DownscaleStabilizationWindow, "window of recommendations an HPA without spec.behavior scales down from (the highest wins)")
 	f.concurrency = map[string]*int{}
 	for _, e := range manager.Known() {
 		n := e.Workers
@@ -63,7 +69,7 @@ func (f *managerFlags) config(cmd *cobra.Command) manager.Config {
 		DisableLeaderElection: !f.leaderElect, DisableServiceAccountCredentials: !f.useSACredentials,
 		LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
 		Logger: newLogger(cmd).With("component", "controller-manager"), Concurrency: map[string]int{},
-		NodeLifecycle: f.node,
+		NodeLifecycle: f.node, HorizontalPodAutoscaler: f.hpa,
 	}
 	for name, n := range f.concurrency {
 		cfg.Concurrency[name] = *n

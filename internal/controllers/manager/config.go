@@ -12,6 +12,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"kplane/internal/controllers/nodelifecycle"
+	"kplane/internal/controllers/podautoscaler"
 )
 
 // Config configures a controller manager. Zero values get the defaults
@@ -58,6 +59,9 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// NodeLifecycle tunes node health monitoring and eviction.
 	NodeLifecycle nodelifecycle.Options
+	// HorizontalPodAutoscaler tunes the HPA controller (sync period,
+	// tolerance, downscale stabilization).
+	HorizontalPodAutoscaler podautoscaler.Options
 	// ResyncPeriod of the shared informers; default 12h as upstream's
 	// --min-resync-period.
 	ResyncPeriod time.Duration
@@ -124,6 +128,9 @@ func (c *Config) Validate(known map[string]bool) error {
 	}
 	if err := c.NodeLifecycle.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("node lifecycle: %w", err))
+	}
+	if err := c.HorizontalPodAutoscaler.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("horizontal pod autoscaler: %w", err))
 	}
 	for name, n := range c.Concurrency {
 		if !known[name] {

@@ -23,7 +23,7 @@ type Entry struct {
 // Known lists every controller kplane has.
 func Known() []Entry {
 	var all []Entry
-	for _, list := range [][]Entry{replicationControllers(), deploymentControllers(), gcControllers(), nodeControllers(), batchControllers()} {
+	for _, list := range [][]Entry{replicationControllers(), deploymentControllers(), gcControllers(), nodeControllers(), batchControllers(), autoscalingControllers()} {
 		all = append(all, list...)
 	}
 	return all
