@@ -230,7 +230,7 @@ func (c *Controller) reconcile(ctx context.Context, key string, hpa *autoscaling
 	reference := fmt.Sprintf("%s/%s/%s", hpa.Spec.ScaleTargetRef.Kind, hpa.Namespace, hpa.Spec.ScaleTargetRef.Name)
 	scale, err := c.scales.GetScale(ctx, hpa.Namespace, hpa.Spec.ScaleTargetRef)
 	if err != nil {
-		c.events.Event(hpa, corev1.EventTypeWarning, "FailedGetScale", err.Error())
+		c.eventf(ctx, hpa, corev1.EventTypeWarning, "FailedGetScale", "%v", err)
 		setCondition(hpa, autoscalingv2.AbleToScale, corev1.ConditionFalse, "FailedGetScale", "the HPA controller was unable to get the target's current scale: %v", err)
 		c.updateStatusIfNeeded(ctx, original, hpa)
 		return "none", fmt.Errorf("failed to query scale subresource for %s: %w", reference, err)
@@ -263,7 +263,7 @@ func (c *Controller) reconcile(ctx context.Context, key string, hpa *autoscaling
 			hpa.Status.CurrentReplicas = current
 			hpa.Status.CurrentMetrics = statuses
 			c.updateStatusIfNeeded(ctx, original, hpa)
-			c.events.Event(hpa, corev1.EventTypeWarning, "FailedComputeMetricsReplicas", err.Error())
+			c.eventf(ctx, hpa, corev1.EventTypeWarning, "FailedComputeMetricsReplicas", "%v", err)
 			return "none", fmt.Errorf("failed to compute desired number of replicas based on listed metrics for %s: %w", reference, err)
 		}
 		switch {
@@ -292,7 +292,7 @@ func (c *Controller) reconcile(ctx context.Context, key string, hpa *autoscaling
 	if rescale {
 		scale.Spec.Replicas = desired
 		if err := c.scales.UpdateScale(ctx, hpa.Namespace, hpa.Spec.ScaleTargetRef, scale); err != nil {
-			c.events.Eventf(hpa, corev1.EventTypeWarning, "FailedRescale", "New size: %d; reason: %s; error: %v", desired, reason, err)
+			c.eventf(ctx, hpa, corev1.EventTypeWarning, "FailedRescale", "New size: %d; reason: %s; error: %v", desired, reason, err)
 			setCondition(hpa, autoscalingv2.AbleToScale, corev1.ConditionFalse, "FailedUpdateScale", "the HPA controller was unable to update the target scale: %v", err)
 			hpa.Status.CurrentReplicas = current
 			hpa.Status.CurrentMetrics = statuses
@@ -300,7 +300,7 @@ func (c *Controller) reconcile(ctx context.Context, key string, hpa *autoscaling
 			return "none", fmt.Errorf("failed to rescale %s: %w", reference, err)
 		}
 		setCondition(hpa, autoscalingv2.AbleToScale, corev1.ConditionTrue, "SucceededRescale", "the HPA controller was able to update the target scale to %d", desired)
-		c.events.Eventf(hpa, corev1.EventTypeNormal, "SuccessfulRescale", "New size: %d; reason: %s", desired, reason)
+		c.eventf(ctx, hpa, corev1.EventTypeNormal, "SuccessfulRescale", "New size: %d; reason: %s", desired, reason)
 		c.history.with(key, func(hs *history) { hs.recordScale(now, hpa.Spec.Behavior, current, desired) })
 		c.log.Info("rescaled", "hpa", key, "target", reference, "from", current, "to", desired, "reason", reason)
 		action = "scale_down"
@@ -328,7 +328,7 @@ func (c *Controller) computeReplicas(ctx context.Context, hpa *autoscalingv2.Hor
 		err = errors.New("selector is required")
 	}
 	if err != nil {
-		c.events.Event(hpa, corev1.EventTypeWarning, "InvalidSelector", err.Error())
+		c.eventf(ctx, hpa, corev1.EventTypeWarning, "InvalidSelector", "%v", err)
 		setCondition(hpa, autoscalingv2.ScalingActive, corev1.ConditionFalse, "InvalidSelector", "the HPA target's scale is missing a selector")
 		return 0, "", nil, fmt.Errorf("invalid selector %q: %w", selector, err)
 	}
@@ -351,7 +351,7 @@ func (c *Controller) computeReplicas(ctx context.Context, hpa *autoscalingv2.Hor
 			if !errors.As(err, &mse) {
 				mse = &metricStatusError{reason: "FailedGetResourceMetric", err: err}
 			}
-			c.events.Event(hpa, corev1.EventTypeWarning, mse.reason, err.Error())
+			c.eventf(ctx, hpa, corev1.EventTypeWarning, mse.reason, "%v", err)
 			if firstFail == nil {
 				firstFail = mse
 			}
@@ -417,10 +417,19 @@ func (c *Controller) updateStatusIfNeeded(ctx context.Context, original *autosca
 		return nil
 	}
 	if _, err := c.client.AutoscalingV2().HorizontalPodAutoscalers(hpa.Namespace).UpdateStatus(ctx, hpa, metav1.UpdateOptions{}); err != nil {
-		c.events.Event(hpa, corev1.EventTypeWarning, "FailedUpdateStatus", err.Error())
+		c.eventf(ctx, hpa, corev1.EventTypeWarning, "FailedUpdateStatus", "%v", err)
 		return fmt.Errorf("failed to update status for %s: %w", hpa.Name, err)
 	}
 	return nil
+}
+
+// eventf records an event about hpa unless ctx was cancelled (the
+// failures of a shutting-down controller are not the HPA's).
+func (c *Controller) eventf(ctx context.Context, hpa *autoscalingv2.HorizontalPodAutoscaler, typ, reason, format string, args ...any) {
+	if ctx.Err() != nil {
+		return
+	}
+	c.events.Eventf(hpa, typ, reason, format, args...)
 }
 
 // setCondition sets one condition, moving its transition time only when
