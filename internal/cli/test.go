@@ -141,6 +141,15 @@ func runTest(cmd *cobra.Command, test string, f *testFlags) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
+	var progress perftest.Progress
+	if f.progress == "bar" || (f.progress == "auto" && term.IsTerminal(int(os.Stderr.Fd()))) {
+		progress = perftest.NewBarProgress(os.Stderr)
+		// Logs would tear the bar apart: keep warnings and errors only.
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	} else {
+		progress = perftest.NewLogProgress(log, 5*time.Second)
+	}
+
 	nodes := f.nodes
 	var fleetDone chan error
 	var fleet *hollownode.Fleet
@@ -188,14 +197,6 @@ func runTest(cmd *cobra.Command, test string, f *testFlags) error {
 	}
 	defer stopNodes()
 
-	var progress perftest.Progress
-	if f.progress == "bar" || (f.progress == "auto" && term.IsTerminal(int(os.Stderr.Fd()))) {
-		progress = perftest.NewBarProgress(os.Stderr)
-		// Logs would tear the bar apart: keep warnings and errors only.
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	} else {
-		progress = perftest.NewLogProgress(log, 5*time.Second)
-	}
 	selfName := "kplane test"
 	if f.createNodes > 0 {
 		selfName = fmt.Sprintf("kplane test + %d hollow nodes", f.createNodes)

@@ -83,9 +83,11 @@ func (r *Runner) density(ctx context.Context, nodes int) error {
 		for i := range n {
 			pod := r.latencyPod(ns, i)
 			r.pods.noteCreate(ns, pod.Name, r.clock())
-			if _, err := r.cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			created, err := r.cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+			if err != nil {
 				return i, 0, fmt.Errorf("create latency pod %d: %w", i, err)
 			}
+			r.pods.noteCreated(ns, pod.Name, created.UID, r.clock())
 			_, _, running := r.pods.counts("latency")
 			r.cfg.Progress.Set(running, "latency pods running")
 			select {

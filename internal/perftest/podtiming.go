@@ -31,22 +31,24 @@ type podCollector struct {
 	start    time.Time
 	interval time.Duration
 
-	mu      sync.Mutex // guards everything below
-	pods    map[types.UID]*podRecord
-	created map[string]time.Time // ns/name → client clock before create, for pods we create
-	buckets []report.ThroughputPoint
-	running int // pods currently Running and not deleted
-	gone    int // pods of the run deleted
+	mu       sync.Mutex // guards everything below
+	pods     map[types.UID]*podRecord
+	created  map[string]time.Time // ns/name → client clock before create, for pods we create
+	returned map[string]time.Time // ns/name → client clock after create returned, before the informer saw it
+	buckets  []report.ThroughputPoint
+	running  int // pods currently Running and not deleted
+	gone     int // pods of the run deleted
 }
 
 type podRecord struct {
-	t       report.PodTiming
-	seen    time.Time
-	deleted bool
+	t        report.PodTiming
+	seen     time.Time
+	returned time.Time // client clock when our create call returned
+	deleted  bool
 }
 
 func newPodCollector(clock func() time.Time, start time.Time, interval time.Duration) *podCollector {
-	return &podCollector{clock: clock, start: start, interval: interval, pods: map[types.UID]*podRecord{}, created: map[string]time.Time{}}
+	return &podCollector{clock: clock, start: start, interval: interval, pods: map[types.UID]*podRecord{}, created: map[string]time.Time{}, returned: map[string]time.Time{}}
 }
 
 // run starts the informer on the run's pods and blocks until it has
@@ -82,6 +84,33 @@ func (c *podCollector) noteCreate(ns, name string, t time.Time) {
 	c.mu.Unlock()
 }
 
+// noteCreated records the client clock when the create call of a pod the
+// driver created returned, for the watch delay.
+func (c *podCollector) noteCreated(ns, name string, uid types.UID, t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r := c.pods[uid]; r != nil {
+		r.returned = t
+		return
+	}
+	c.returned[ns+"/"+name] = t
+}
+
+// watchDelay summarises, over the pods the driver created, how long after
+// the create call returned the informer delivered the pod's ADD event (0
+// when the event came first): the watch event latency a client sees.
+func (c *podCollector) watchDelay() report.Quantiles {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var s []float64
+	for _, r := range c.pods {
+		if !r.returned.IsZero() {
+			s = append(s, report.StageSeconds(r.returned, r.seen))
+		}
+	}
+	return quantiles(s)
+}
+
 func (c *podCollector) observe(obj any, deleted bool) {
 	pod, ok := obj.(*corev1.Pod)
 	if !ok {
@@ -98,6 +127,10 @@ func (c *podCollector) observe(obj any, deleted bool) {
 			delete(c.created, pod.Namespace+"/"+pod.Name)
 		} else {
 			r.t.Created = pod.CreationTimestamp.Time
+		}
+		if t, ok := c.returned[pod.Namespace+"/"+pod.Name]; ok {
+			r.returned = t
+			delete(c.returned, pod.Namespace+"/"+pod.Name)
 		}
 		c.pods[pod.UID] = r
 		c.bucket(r.t.Created).Created++

@@ -43,7 +43,6 @@ func (b *barProgress) Phase(name string, total int) {
 		progressbar.OptionSetDescription(fmt.Sprintf("%-12s", name)),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString("items"),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionThrottle(200*time.Millisecond),
 		progressbar.OptionFullWidth(),

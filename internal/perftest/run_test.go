@@ -155,6 +155,9 @@ load:
 			wantPods := 12
 			if test == perftest.Density {
 				wantPods += 4
+				if res.WatchDelay == nil || res.WatchDelay.Count != 4 {
+					t.Errorf("watch delay = %+v, want 4 pods", res.WatchDelay)
+				}
 				if g := res.Group("latency"); g == nil || g.Complete != 4 || g.Stages[report.StageEndToEnd].Count != 4 {
 					t.Errorf("latency group = %+v", g)
 				}

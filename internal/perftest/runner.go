@@ -298,6 +298,9 @@ func (r *Runner) Run(ctx context.Context) (*report.Result, error) {
 	if res.PodStartup == nil {
 		res.PodStartup = []report.PodStartupGroup{}
 	}
+	if wd := r.pods.watchDelay(); wd.Count > 0 {
+		res.WatchDelay = &wd
+	}
 	res.APILatency = r.apiLatency(startFams, scrapeErr, endFams, endErr)
 	res.Throughput = r.pods.throughput()
 	res.Resources = sampler.result()

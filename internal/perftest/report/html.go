@@ -149,6 +149,7 @@ Started {{.Started}}, took {{secs .R.DurationSeconds}}. Run {{.R.RunID}}.</p>
 {{range $.Stages}}{{with stage $g .}}<tr><td>{{$}}</td><td>{{secs .P50}}</td><td>{{secs .P90}}</td><td>{{secs .P99}}</td><td>{{secs .Max}}</td></tr>{{end}}
 {{end}}</table>{{end}}
 <p class="note">created/scheduled/running come from the API (one-second resolution, creation from the client clock for pods the test created itself); watched is the client clock when the informer saw the pod Running.</p>
+{{with .R.WatchDelay}}<p>Watch event latency (create response to informer event, {{.Count}} pods): p50 {{secs .P50}}, p90 {{secs .P90}}, p99 {{secs .P99}}, max {{secs .Max}}.</p>{{end}}
 <h2>Throughput</h2>
 {{.Throughput}}
 <p>Best scheduling rate: {{printf "%.1f" .R.Throughput.MaxScheduledPerSecond}} pods/s over {{.R.Throughput.IntervalSeconds}} s.</p>

@@ -50,12 +50,16 @@ type Result struct {
 	Phases      []Phase     `json:"phases"`
 	// PodStartup has one group per kind of pod: "saturation" (density's
 	// RC pods), "latency" (density's one-by-one pods), "load".
-	PodStartup   []PodStartupGroup `json:"podStartup"`
-	APILatency   APILatency        `json:"apiLatency"`
-	Throughput   Throughput        `json:"throughput"`
-	Resources    Resources         `json:"resources"`
-	ObjectCounts map[string]int64  `json:"objectCounts"`
-	SLOs         []SLO             `json:"slos"`
+	PodStartup []PodStartupGroup `json:"podStartup"`
+	// WatchDelay is the watch event latency: for pods the test created
+	// itself (density's latency pods), the time from the create call's
+	// response to its informer's ADD event, 0 when the event came first.
+	WatchDelay   *Quantiles       `json:"watchDelay,omitempty"`
+	APILatency   APILatency       `json:"apiLatency"`
+	Throughput   Throughput       `json:"throughput"`
+	Resources    Resources        `json:"resources"`
+	ObjectCounts map[string]int64 `json:"objectCounts"`
+	SLOs         []SLO            `json:"slos"`
 	// Verdict is pass only when the run finished and every SLO passed.
 	Verdict  string   `json:"verdict"`
 	Profiles []string `json:"profiles,omitempty"`

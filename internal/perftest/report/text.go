@@ -44,6 +44,9 @@ func WriteText(w io.Writer, r *Result) error {
 			p("%s\t%s\t%s\t%s\t%s\n", st, secs(q.P50), secs(q.P90), secs(q.P99), secs(q.Max))
 		}
 	}
+	if w := r.WatchDelay; w != nil {
+		p("\nwatch delay (create response → informer event)\tp50\tp90\tp99\tmax\n%d pods\t%s\t%s\t%s\t%s\n", w.Count, secs(w.P50), secs(w.P90), secs(w.P99), secs(w.Max))
+	}
 	if r.APILatency.ServerAvailable {
 		p("\nAPI latency (server, slowest p99)\tcount\tp50\tp99\n")
 		for _, e := range slowest(r.APILatency.Server, 12) {
