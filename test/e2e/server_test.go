@@ -36,13 +36,13 @@ type server struct {
 	exitErr error // result of cmd.Wait; read only after done is closed
 }
 
-// startServer runs `kplane up --data-dir dataDir --port 0` and waits until it
-// prints the kubeconfig path. The process is stopped (SIGTERM, then SIGKILL)
+// startServer runs `kplane up --data-dir dataDir --port 0 [extra...]` and
+// waits until it prints the kubeconfig path. The process is stopped (SIGTERM, then SIGKILL)
 // when the test ends, and its output is logged if the test failed.
-func startServer(t *testing.T, dataDir string) *server {
+func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	t.Helper()
 	s := &server{dataDir: dataDir, done: make(chan struct{})}
-	s.cmd = exec.Command(kplaneBin, "up", "--data-dir", dataDir, "--port", "0")
+	s.cmd = exec.Command(kplaneBin, append([]string{"up", "--data-dir", dataDir, "--port", "0"}, extra...)...)
 	s.cmd.Env = envWithout(os.Environ(), "KPLANE_")
 	killWithParent(s.cmd)
 
