@@ -198,6 +198,52 @@ load:
 	}
 }
 
+// TestIncompleteRun: a run that hits its timeout still writes a valid
+// report, says it did not finish and marks its numbers partial, and a
+// cluster without nodes is refused at once.
+func TestIncompleteRun(t *testing.T) {
+	env := cluster(t, 0)
+	admin, err := env.CP.AdminConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	r, err := perftest.New(perftest.Config{Test: perftest.Density, RESTConfig: admin, ReportDir: t.TempDir(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Finished || !strings.Contains(res.Error, perftest.ErrNoNodes.Error()) {
+		t.Errorf("finished=%v error=%q, want ErrNoNodes", res.Finished, res.Error)
+	}
+
+	// One node that never becomes Ready within the timeout.
+	if _, err := env.Admin.CoreV1().Nodes().Create(context.Background(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "not-ready"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	r, err = perftest.New(perftest.Config{Test: perftest.Load, RESTConfig: admin, Nodes: 1, Timeout: 2 * time.Second, ReportDir: dir, Logger: quiet, Cleanup: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = r.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	validate(t, filepath.Join(dir, "result.json"))
+	if res.Finished || res.Verdict == report.VerdictPass || len(res.Partial) == 0 || !strings.Contains(res.Error, "timed out") {
+		t.Errorf("finished=%v verdict=%s partial=%v error=%q", res.Finished, res.Verdict, res.Partial, res.Error)
+	}
+	for _, s := range res.SLOs {
+		if !s.Partial || s.Verdict == report.VerdictPass {
+			t.Errorf("SLO %s on an unfinished run: %+v", s.Name, s)
+		}
+	}
+}
+
 func count(eps []report.APIEndpoint, verb, resource string) int64 {
 	var n int64
 	for _, e := range eps {

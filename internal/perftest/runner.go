@@ -353,6 +353,9 @@ func (r *Runner) waitNodes(ctx context.Context) (int, error) {
 				}
 			}
 			r.cfg.Progress.Set(ready, "ready nodes")
+			if r.cfg.Nodes == 0 && ready == 0 {
+				return 0, ErrNoNodes
+			}
 			if (r.cfg.Nodes == 0 && ready > 0) || (r.cfg.Nodes > 0 && ready >= r.cfg.Nodes) {
 				if r.cfg.Nodes > 0 {
 					ready = r.cfg.Nodes
@@ -371,6 +374,10 @@ func (r *Runner) waitNodes(ctx context.Context) (int, error) {
 		}
 	}
 }
+
+// ErrNoNodes: the cluster has no Ready, schedulable node and the caller
+// did not ask to wait for any.
+var ErrNoNodes = errors.New("no Ready nodes (start hollow nodes with --create-nodes N, or wait for nodes with --nodes N)")
 
 func nodeReady(n *corev1.Node) bool {
 	if n.Spec.Unschedulable {
