@@ -248,7 +248,7 @@ func TestFleetNodesAndPods(t *testing.T) {
 }
 
 // metricValue sums the samples of gauge or counter name in reg.
-func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+func metricValue(t testing.TB, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -51,7 +51,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		podStart: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "hollow_node_pod_start_duration_seconds",
 			Help:    "Time from the fleet seeing a pod bound to one of its nodes to its Running status written, including the simulated start latency.",
-			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+			Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.5, 2, 3, 5, 10, 30, 60},
 		}),
 		runningPods: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hollow_node_running_pods",
