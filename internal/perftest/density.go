@@ -71,10 +71,7 @@ func (r *Runner) density(ctx context.Context, nodes int) error {
 		return err
 	}
 
-	n := ds.LatencyPods
-	if n == 0 {
-		n = min(nodes, 500)
-	}
+	n := latencyPods(ds, nodes)
 	ns := r.namespace(0).Name
 	return r.phase(ctx, "latency", fmt.Sprintf("1 pod every %s", ds.LatencyInterval.Duration), func(ctx context.Context) (int, int, error) {
 		r.cfg.Progress.Phase("latency", n)
@@ -114,4 +111,13 @@ func (r *Runner) createNamespaces(ctx context.Context, n int) error {
 		return nil
 	}, nil)
 	return err
+}
+
+// latencyPods is the number of latency pods: the spec's, or one per node
+// up to 500.
+func latencyPods(ds DensitySpec, nodes int) int {
+	if ds.LatencyPods > 0 {
+		return ds.LatencyPods
+	}
+	return min(nodes, 500)
 }

@@ -257,6 +257,9 @@ func (r *Runner) Run(ctx context.Context) (*report.Result, error) {
 
 	nodes, runErr := r.waitNodes(runCtx)
 	res.Inputs.Nodes, res.Environment.Nodes = nodes, nodes
+	if r.cfg.Test == Density {
+		res.Inputs.LatencyPods = latencyPods(r.spec.Density, nodes)
+	}
 	if runErr == nil {
 		switch r.cfg.Test {
 		case Density:

@@ -58,6 +58,9 @@ type Comparison struct {
 	Regressed bool
 	VerdictA  string
 	VerdictB  string
+	// Notes warn about inputs that differ: such runs compare two
+	// workloads, not two builds.
+	Notes []string
 }
 
 // Compare lines up the headline numbers of two runs of the same test.
@@ -66,6 +69,20 @@ func Compare(a, b *Result, tol Tolerances) (*Comparison, error) {
 		return nil, fmt.Errorf("cannot compare a %s run with a %s run", a.Test, b.Test)
 	}
 	c := &Comparison{VerdictA: a.Verdict, VerdictB: b.Verdict}
+	for _, d := range []struct {
+		name string
+		a, b any
+	}{
+		{"nodes", a.Inputs.Nodes, b.Inputs.Nodes},
+		{"pods per node", a.Inputs.PodsPerNode, b.Inputs.PodsPerNode},
+		{"latency pods", a.Inputs.LatencyPods, b.Inputs.LatencyPods},
+		{"seed", a.Inputs.Seed, b.Inputs.Seed},
+		{"client CPUs", a.Environment.CPUs, b.Environment.CPUs},
+	} {
+		if d.a != d.b {
+			c.Notes = append(c.Notes, fmt.Sprintf("the runs differ in %s (%v vs %v)", d.name, d.a, d.b))
+		}
+	}
 	lat := func(metric string, va, vb float64) {
 		r := Row{Metric: metric, A: va, B: vb, Unit: "s", Better: LowerIsBetter, Ratio: ratio(va, vb)}
 		r.Regression = vb-va > tol.LatencyFloor && vb > va*(1+tol.Latency)
@@ -182,6 +199,9 @@ func WriteComparison(w io.Writer, c *Comparison, nameA, nameB string) error {
 	fmt.Fprintf(tw, "verdict\t%s\t%s\t\t\n", c.VerdictA, c.VerdictB)
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, n := range c.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
 	}
 	if c.Regressed {
 		_, err := fmt.Fprintf(w, "REGRESSION: %s is worse than %s beyond the tolerances\n", nameB, nameA)

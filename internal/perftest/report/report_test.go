@@ -44,8 +44,13 @@ func TestCompare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Regressed {
-		t.Fatalf("a run regressed against itself: %+v", c.Rows)
+	if c.Regressed || len(c.Notes) != 0 {
+		t.Fatalf("a run regressed against itself: %+v %v", c.Rows, c.Notes)
+	}
+	bigger := sample()
+	bigger.Inputs.Nodes = 1000
+	if c, _ := Compare(a, bigger, tol); len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "nodes (100 vs 1000)") {
+		t.Errorf("notes = %v", c.Notes)
 	}
 	for _, tc := range []struct {
 		name    string
