@@ -378,7 +378,11 @@ func newServedList(sv *served, items []runtime.Object, lm listMeta) (runtime.Obj
 		if err != nil {
 			return nil, apierrors.NewInternalError(err)
 		}
-		o.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+		// Items may be shared with the watch cache: write only when needed
+		// (cached objects carry no TypeMeta).
+		if !o.GetObjectKind().GroupVersionKind().Empty() {
+			o.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{})
+		}
 		out = append(out, o)
 	}
 	if err := meta.SetList(list, out); err != nil {

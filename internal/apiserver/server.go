@@ -27,6 +27,7 @@ import (
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 
 	"kplane/internal/auth"
+	"kplane/internal/cacher"
 	"kplane/internal/printers"
 	"kplane/internal/registry"
 	"kplane/internal/storage"
@@ -78,6 +79,11 @@ type Config struct {
 	DisableUpdateManagedFields bool
 	// DisableAuthorization allows every authenticated request (tests only).
 	DisableAuthorization bool
+	// WatchCache serves lists and watches of every resource from an
+	// in-memory watch cache fed by one etcd watch per resource (package
+	// cacher) instead of one etcd request per list or watch. Default false
+	// for now.
+	WatchCache bool
 	// Usage is the simulated usage model metrics.k8s.io serves; nil is
 	// usage.Default().
 	Usage *usage.Model
@@ -142,6 +148,8 @@ type Server struct {
 	allocators  sync.Pool // *runtime.Allocator for protobuf encoding
 	gzipWriters gzipPool
 	metrics     *metrics
+	// caches are the watch caches by storage path, run by Run.
+	caches map[string]*cacher.Cacher
 
 	authn        auth.Authenticator
 	authz        auth.Authorizer
@@ -237,6 +245,11 @@ func New(cfg Config) (*Server, error) {
 	s.adm = registry.NewAdmission(s.store)
 	rests := map[string]*registry.REST{}
 	groupSeen := map[string]int{}
+	s.caches = map[string]*cacher.Cacher{}
+	var cacheMetrics *cacher.Metrics
+	if cfg.WatchCache {
+		cacheMetrics = cacher.NewMetrics(cfg.Metrics)
+	}
 	for _, res := range registry.All() {
 		key := res.StoragePath
 		rest, ok := rests[key]
@@ -244,6 +257,11 @@ func New(cfg Config) (*Server, error) {
 			rest = registry.NewREST(res, s.store, s.adm)
 			if !ok {
 				rests[key] = rest
+			}
+			if cfg.WatchCache && res.HasVerb("watch") {
+				if err := s.attachCache(rest, rests[key], cacheMetrics); err != nil {
+					return nil, err
+				}
 			}
 		}
 		s.resources[res.Group+"/"+res.Version+"/"+res.Resource] = &served{res: res, rest: rest}
@@ -295,6 +313,27 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// attachCache gives rest the watch cache of its storage path, creating it
+// from owner (the first REST of that path) when needed. A REST whose field
+// selectors differ from the owner's keeps reading etcd.
+func (s *Server) attachCache(rest, owner *registry.REST, m *cacher.Metrics) error {
+	path := rest.Res.StoragePath
+	c, ok := s.caches[path]
+	if !ok {
+		cfg := owner.CacheConfig()
+		cfg.Store, cfg.Logger, cfg.Metrics = s.store, s.log, m
+		var err error
+		if c, err = cacher.New(cfg); err != nil {
+			return fmt.Errorf("watch cache for %s: %w", path, err)
+		}
+		s.caches[path] = c
+	}
+	if rest == owner || rest.SharesFieldsWith(owner) {
+		rest.SetCache(c)
+	}
+	return nil
 }
 
 func contains(list []string, v string) bool {
@@ -369,6 +408,11 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { errc <- srv.Serve(tls.NewListener(s.listener, tlsCfg)) }()
 	go s.adm.Run(ctx)
 	go s.countObjects(ctx)
+	var caches sync.WaitGroup
+	defer caches.Wait()
+	for _, c := range s.caches {
+		caches.Go(func() { _ = c.Run(ctx) })
+	}
 	if err := s.bootstrap(ctx); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("bootstrap: %w", err)

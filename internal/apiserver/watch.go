@@ -3,6 +3,7 @@ package apiserver
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 
+	"kplane/internal/cacher"
 	"kplane/internal/storage"
 )
 
@@ -91,6 +93,24 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, 
 			}
 			ev = e
 		}
+		if ev.Encoded != nil && t.as == "" && (ev.Type == watch.Added || ev.Type == watch.Modified || ev.Type == watch.Deleted) {
+			// The watch cache shares this event among watchers: encode it
+			// once per format and version, and write the same bytes to all.
+			key := string(ev.Type) + " " + t.info.MediaType + " " + sv.res.GVK().String() + " " + serializerID(embedded, outer)
+			b, err := ev.Encoded.Get(key, func() ([]byte, error) { return s.encodeWatchEvent(sv, embedded, outer, ev) })
+			if err != nil {
+				s.log.Error("encode watch event", "err", err)
+				return
+			}
+			if _, err := framer.Write(b); err != nil {
+				return
+			}
+			s.metrics.watchEvents.WithLabelValues(sv.res.Group, sv.res.Resource).Inc()
+			if flusher != nil && len(events) == 0 {
+				flusher.Flush()
+			}
+			continue
+		}
 		obj, typ, err := s.watchObject(r, sv, t, ev, &first)
 		if err != nil {
 			obj, typ = ErrorToStatus(err), watch.Error
@@ -125,6 +145,32 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, 
 	}
 }
 
+// serializerID tells serializers apart in shared-encoding keys (a pretty
+// JSON serializer is another instance of the same media type).
+func serializerID(embedded, outer runtime.Encoder) string {
+	return fmt.Sprintf("%p/%p", embedded, outer)
+}
+
+// encodeWatchEvent encodes one event of a shared object into new bytes
+// (they are kept and reused by other watchers).
+func (s *Server) encodeWatchEvent(sv *served, embedded, outer runtime.Encoder, ev storage.Event) ([]byte, error) {
+	obj, err := toServed(sv, cacher.ShallowCopy(ev.Object))
+	if err != nil {
+		return nil, err
+	}
+	objBuf := s.buffers.Get()
+	defer s.buffers.Put(objBuf)
+	if err := s.encode(embedded, obj, objBuf); err != nil {
+		return nil, err
+	}
+	var evBuf bytes.Buffer
+	we := &metav1.WatchEvent{Type: string(ev.Type), Object: runtime.RawExtension{Raw: objBuf.Bytes()}}
+	if err := outer.Encode(we, &evBuf); err != nil {
+		return nil, err
+	}
+	return evBuf.Bytes(), nil
+}
+
 // watchObject turns a storage event into the object to send.
 func (s *Server) watchObject(r *http.Request, sv *served, t target, ev storage.Event, first *bool) (runtime.Object, watch.EventType, error) {
 	switch ev.Type {
@@ -154,6 +200,8 @@ func (s *Server) watchObject(r *http.Request, sv *served, t target, ev storage.E
 		*first = false
 		return out, ev.Type, err
 	}
-	out, err := toServed(sv, ev.Object)
+	// The object may be shared with the watch cache: set the served
+	// TypeMeta on a copy.
+	out, err := toServed(sv, cacher.ShallowCopy(ev.Object))
 	return out, ev.Type, err
 }

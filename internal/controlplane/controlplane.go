@@ -48,6 +48,8 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// DisableUpdateManagedFields: see apiserver.Config.
 	DisableUpdateManagedFields bool
+	// WatchCache: see apiserver.Config.
+	WatchCache bool
 	// EtcdUnsafeNoFsync trades durability for speed (tests only).
 	EtcdUnsafeNoFsync bool
 }
@@ -138,6 +140,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		Etcd: cp.client, Authenticators: authns, Logger: cfg.Logger, Metrics: cfg.Metrics,
 		ServiceAccountKeys: []crypto.PublicKey{bundle.ServiceAccountPublicKey}, ServiceAccountSigner: bundle.ServiceAccountKey,
 		DisableUpdateManagedFields: cfg.DisableUpdateManagedFields,
+		WatchCache:                 cfg.WatchCache,
 	})
 	if err != nil {
 		return nil, err

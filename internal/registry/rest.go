@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"kplane/internal/cacher"
 	"kplane/internal/storage"
 )
 
@@ -29,6 +30,8 @@ type REST struct {
 	now   func() time.Time
 	// fieldKeys are the field selector keys the kind supports.
 	fieldKeys map[string]bool
+	// cache, when set, serves lists and watches (see SetCache).
+	cache *cacher.Cacher
 }
 
 // NewREST binds a resource to its store. adm may be nil (no admission).
@@ -130,6 +133,44 @@ func (r *REST) fieldSet(obj runtime.Object, acc metav1.Object) fields.Set {
 	return set
 }
 
+// CacheConfig is the watch-cache configuration of this resource: its key
+// prefix, the attributes its field selectors match, and its indexes (pods
+// by spec.nodeName). The caller adds the store and the world.
+func (r *REST) CacheConfig() cacher.Config {
+	cfg := cacher.Config{Prefix: r.Prefix(""), Type: r.typ(), Resource: r.gr().String(), Attrs: r.attrs}
+	if r.Res.Group == "" && r.Res.Resource == "pods" {
+		cfg.IndexFields = []string{"spec.nodeName"}
+	}
+	return cfg
+}
+
+// SharesFieldsWith reports whether r and o match field selectors on the
+// same keys, so that one cache (built from o's CacheConfig) can serve both.
+func (r *REST) SharesFieldsWith(o *REST) bool {
+	if len(r.fieldKeys) != len(o.fieldKeys) || r.Res.StorageKind != o.Res.StorageKind {
+		return false
+	}
+	for k := range r.fieldKeys {
+		if !o.fieldKeys[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// SetCache routes lists and watches through c (nil: straight to etcd).
+func (r *REST) SetCache(c *cacher.Cacher) { r.cache = c }
+
+// attrs are the labels and field-selector attributes of a stored object,
+// exactly what Predicate matches.
+func (r *REST) attrs(obj runtime.Object) (labels.Set, fields.Set, error) {
+	acc, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	return labels.Set(acc.GetLabels()), r.fieldSet(obj, acc), nil
+}
+
 // List returns one page of objects.
 func (r *REST) List(ctx context.Context, ns string, sel Selection, opts storage.ListOptions) (*storage.ListResult, error) {
 	pred, err := r.Predicate(sel)
@@ -137,7 +178,12 @@ func (r *REST) List(ctx context.Context, ns string, sel Selection, opts storage.
 		return nil, err
 	}
 	opts.Predicate = pred
-	res, err := r.store.List(ctx, r.Prefix(ns), r.typ(), opts)
+	var res *storage.ListResult
+	if r.cache != nil {
+		res, err = r.cache.List(ctx, ns, cacher.Selection{Labels: sel.Labels, Fields: sel.Fields}, opts)
+	} else {
+		res, err = r.store.List(ctx, r.Prefix(ns), r.typ(), opts)
+	}
 	if err != nil {
 		return nil, interpretStorageError(err, r.gr(), "")
 	}
@@ -151,6 +197,13 @@ func (r *REST) Watch(ctx context.Context, ns, name string, sel Selection, opts s
 		return nil, err
 	}
 	opts.Predicate = pred
+	if r.cache != nil {
+		events, err := r.cache.Watch(ctx, ns, name, cacher.Selection{Labels: sel.Labels, Fields: sel.Fields}, opts)
+		if err != nil {
+			return nil, interpretStorageError(err, r.gr(), "")
+		}
+		return events, nil
+	}
 	key := r.Prefix(ns)
 	opts.Recursive = true
 	if name != "" {
