@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/btree"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -467,6 +468,15 @@ func (c *Cacher) requestProgress(ctx context.Context) {
 	if err := c.store.Client().RequestProgress(clientv3.WithRequireLeader(ctx)); err != nil {
 		c.log.Debug("request etcd progress", "err", err)
 	}
+}
+
+// compacted reports whether etcd has compacted rv away, with one count-only
+// read. Reads at and resumptions from a compacted revision go to etcd,
+// which answers them as before the cache (410 Expired with etcd's
+// messages), so a compaction bounds the window as it bounds etcd's history.
+func (c *Cacher) compacted(ctx context.Context, rv int64) bool {
+	_, err := c.store.Client().Get(ctx, c.cfg.Prefix, clientv3.WithRev(rv), clientv3.WithCountOnly())
+	return errors.Is(err, rpctypes.ErrCompacted)
 }
 
 // shallowCopy copies the top-level struct of obj (TypeMeta, ObjectMeta's

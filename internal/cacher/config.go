@@ -52,6 +52,9 @@ type Config struct {
 	// is full when an event arrives is closed; the client then resumes from
 	// its last resourceVersion.
 	WatcherBuffer, IndexedWatcherBuffer int
+	// DispatchBudget is how long one event may wait for full watcher
+	// queues to drain before those watchers are closed; default 50 ms.
+	DispatchBudget time.Duration
 	// ConsistentReadTimeout is how long a consistent read waits for the
 	// cache to catch up with etcd before reading etcd; default 3 s.
 	ConsistentReadTimeout time.Duration
@@ -89,6 +92,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.IndexedWatcherBuffer <= 0 {
 		c.IndexedWatcherBuffer = 100
+	}
+	if c.DispatchBudget <= 0 {
+		c.DispatchBudget = 50 * time.Millisecond
 	}
 	if c.ConsistentReadTimeout <= 0 {
 		c.ConsistentReadTimeout = 3 * time.Second

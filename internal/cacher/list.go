@@ -92,7 +92,7 @@ func (c *Cacher) listFromCache(ctx context.Context, ns string, sel Selection, op
 			return nil, err
 		}
 		s, ok := c.heldSnapshot(rv)
-		if !ok {
+		if !ok || c.compacted(ctx, rv) {
 			return nil, errFallback
 		}
 		return c.page(s, ns, sel, startKey, opts.Limit), nil
@@ -104,7 +104,7 @@ func (c *Cacher) listFromCache(ctx context.Context, ns string, sel Selection, op
 	switch {
 	case opts.Match == metav1.ResourceVersionMatchExact:
 		s, ok := c.exactSnapshot(rv)
-		if !ok {
+		if !ok || (rv < s.rv || rv < c.ResourceVersion()) && c.compacted(ctx, rv) {
 			return nil, errFallback
 		}
 		return c.serve(s, ns, sel, opts.Limit), nil

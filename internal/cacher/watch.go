@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/utils/clock"
 
 	"kplane/internal/storage"
 )
@@ -108,6 +109,9 @@ func (c *Cacher) Watch(ctx context.Context, ns, name string, sel Selection, opts
 		if err != nil {
 			return nil, err
 		}
+	}
+	if !opts.SendInitial && rv > 0 && c.compacted(ctx, rv) {
+		return c.delegateWatch(ctx, ns, name, opts)
 	}
 	w := &watcher{
 		key: "", ns: ns, sel: sel,
@@ -364,6 +368,19 @@ func (c *Cacher) watchersLocked() []*watcher {
 // and the unnarrowed ones. A watcher whose queue is full is terminated.
 func (c *Cacher) dispatchLocked(e *event) {
 	n := 0
+	// A full queue may drain within the event's budget (shared by all its
+	// watchers, so one stuck client delays an event by at most the budget);
+	// after that full queues are cut off at once.
+	var (
+		budget <-chan time.Time
+		timer  clock.Timer
+		spent  bool
+	)
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
 	offer := func(set map[*watcher]struct{}) {
 		for w := range set {
 			it, ok := w.translate(e)
@@ -373,10 +390,24 @@ func (c *Cacher) dispatchLocked(e *event) {
 			select {
 			case w.in <- it:
 				n++
+				continue
 			default:
-				c.log.Debug("watcher fell behind; closing it", "key", w.key, "ns", w.ns, "index", w.idxValue)
-				c.terminateLocked(w, true)
 			}
+			if !spent {
+				if budget == nil {
+					timer = c.cfg.Clock.NewTimer(c.cfg.DispatchBudget)
+					budget = timer.C()
+				}
+				select {
+				case w.in <- it:
+					n++
+					continue
+				case <-budget:
+					spent = true
+				}
+			}
+			c.log.Debug("watcher fell behind; closing it", "key", w.key, "ns", w.ns, "index", w.idxValue)
+			c.terminateLocked(w, true)
 		}
 	}
 	offer(c.allW)
