@@ -21,7 +21,7 @@ const (
 	DefaultBurst                = 2000
 	DefaultNodeQPS              = 1000
 	DefaultNodeBurst            = 2000
-	DefaultPodWorkers           = 128
+	DefaultPodWorkers           = 64
 	DefaultLeaseDuration        = 40 * time.Second
 	DefaultLeaseRenewInterval   = 10 * time.Second
 	DefaultStatusReportInterval = 5 * time.Minute
@@ -65,15 +65,19 @@ type Config struct {
 	// default 1000 and 2000. 5,000 nodes renew 500 Leases/s.
 	NodeQPS   float32
 	NodeBurst int
-	// PodWorkers bounds the goroutines writing pod state; default 128.
+	// PodWorkers bounds the goroutines writing pod state; default 64.
 	// NodeWorkers bounds those registering nodes and writing NodeStatus;
-	// default Count/50, at least 32.
+	// default Count/100, at least 16.
 	// LeaseWorkers bounds those renewing Leases, which have their own
 	// queue, HTTP connection and rate limiter (NodeQPS) so that neither
-	// registration nor pod traffic delays a heartbeat; default Count/20,
-	// at least 32: renewals arrive at Count/LeaseRenewInterval and each
-	// worker waits for one API round trip, so Count/20 workers keep up
-	// while the API server answers within 500ms.
+	// registration nor pod traffic delays a heartbeat; default Count/50,
+	// at least 16: renewals arrive at Count/LeaseRenewInterval and each
+	// worker waits for one API round trip, so Count/50 workers keep up
+	// while the API server answers within 200ms.
+	// Each worker holds at most one mutating request: together they stay
+	// under an API server's usual limit of 200 mutating requests in
+	// flight (kplane's and upstream's default), beyond which it answers
+	// 429 and client-go waits a second before retrying.
 	PodWorkers, NodeWorkers, LeaseWorkers int
 
 	// Node is the resources, labels and taints of every node.
@@ -182,10 +186,10 @@ func (c Config) withDefaults() Config {
 		c.PodWorkers = DefaultPodWorkers
 	}
 	if c.NodeWorkers == 0 {
-		c.NodeWorkers = max(32, c.Count/50)
+		c.NodeWorkers = max(16, c.Count/100)
 	}
 	if c.LeaseWorkers == 0 {
-		c.LeaseWorkers = max(32, c.Count/20)
+		c.LeaseWorkers = max(16, c.Count/50)
 	}
 	setQ := func(q *resource.Quantity, s string) {
 		if q.IsZero() {

@@ -49,6 +49,8 @@ func (f *Fleet) renewLeaseNow(ctx context.Context, n *node, now time.Time) error
 		out *coordinationv1.Lease
 		err error
 	)
+	t0 := f.clock.Now()
+	defer func() { f.m.apiLatency.WithLabelValues("lease").Observe(f.clock.Since(t0).Seconds()) }()
 	switch {
 	case n.lease == nil && n.existed:
 		err = f.updateLease(ctx, n, l)

@@ -19,6 +19,7 @@ type metrics struct {
 	runningPods     prometheus.Gauge
 	faultedNodes    prometheus.Gauge
 	registerLatency prometheus.Histogram
+	apiLatency      *prometheus.HistogramVec // write: pod_status, lease, node_status
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -67,7 +68,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.registered, m.leaseRenewals, m.leaseInterval, m.nodeStatus, m.podStatus, m.podDeletes, m.podStart, m.runningPods, m.faultedNodes, m.registerLatency} {
+	m.apiLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hollow_node_api_write_duration_seconds",
+		Help:    "Round trip of the fleet's API writes by kind (pod_status, lease, node_status), client-side throttling and 429 retries included: the API's share of pod start and heartbeat latency.",
+		Buckets: []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.5, 2, 3, 5, 10, 30},
+	}, []string{"write"})
+	for _, c := range []prometheus.Collector{m.apiLatency, m.registered, m.leaseRenewals, m.leaseInterval, m.nodeStatus, m.podStatus, m.podDeletes, m.podStart, m.runningPods, m.faultedNodes, m.registerLatency} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register hollow node metrics: %w", err)
 		}

@@ -212,7 +212,9 @@ func (f *Fleet) writeStatus(ctx context.Context, n *node, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("encode status of node %s: %w", n.name, err)
 	}
+	t0 := f.clock.Now()
 	_, err = f.nodeClient.CoreV1().Nodes().Patch(ctx, n.name, types.MergePatchType, body, metav1.PatchOptions{}, "status")
+	f.m.apiLatency.WithLabelValues("node_status").Observe(f.clock.Since(t0).Seconds())
 	if err != nil {
 		f.m.nodeStatus.WithLabelValues("error").Inc()
 		return fmt.Errorf("write status of node %s: %w", n.name, err)

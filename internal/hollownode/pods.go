@@ -418,7 +418,9 @@ func (f *Fleet) writePodStatus(ctx context.Context, pod *corev1.Pod, st *podStat
 	if err != nil {
 		return fmt.Errorf("encode status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
+	t0 := f.clock.Now()
 	_, err = f.podClient.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, body, metav1.PatchOptions{}, "status")
+	f.m.apiLatency.WithLabelValues("pod_status").Observe(f.clock.Since(t0).Seconds())
 	switch {
 	case err == nil:
 		f.m.podStatus.WithLabelValues("success").Inc()
