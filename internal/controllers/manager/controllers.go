@@ -23,7 +23,7 @@ type Entry struct {
 // Known lists every controller kplane has.
 func Known() []Entry {
 	var all []Entry
-	for _, list := range [][]Entry{replicationControllers(), deploymentControllers(), gcControllers(), nodeControllers(), batchControllers(), autoscalingControllers()} {
+	for _, list := range [][]Entry{replicationControllers(), deploymentControllers(), gcControllers(), nodeControllers(), batchControllers(), autoscalingControllers(), disruptionControllers()} {
 		all = append(all, list...)
 	}
 	return all
