@@ -51,12 +51,14 @@ func newPodCollector(clock func() time.Time, start time.Time, interval time.Dura
 	return &podCollector{clock: clock, start: start, interval: interval, pods: map[types.UID]*podRecord{}, created: map[string]time.Time{}, returned: map[string]time.Time{}}
 }
 
-// run starts the informer on the run's pods and blocks until it has
-// synced; the informer stops with ctx.
-func (c *podCollector) run(ctx context.Context, cs kubernetes.Interface, runID string) error {
+// run starts the informer on the run's pods and returns once it has
+// synced; stop ends it and waits for its goroutines.
+func (c *podCollector) run(ctx context.Context, cs kubernetes.Interface, runID string) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 		o.LabelSelector = LabelRun + "=" + runID
 	}))
+	stop = func() { cancel(); f.Shutdown() }
 	inf := f.Core().V1().Pods().Informer()
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.observe(obj, false) },
@@ -68,12 +70,16 @@ func (c *podCollector) run(ctx context.Context, cs kubernetes.Interface, runID s
 			c.observe(obj, true)
 		},
 	}); err != nil {
-		return err
+		stop()
+		return nil, err
 	}
 	f.Start(ctx.Done())
 	f.WaitForCacheSync(ctx.Done())
-	go func() { <-ctx.Done(); f.Shutdown() }()
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		stop()
+		return nil, err
+	}
+	return stop, nil
 }
 
 // noteCreate records the client clock just before the driver creates a

@@ -113,8 +113,8 @@ func runKubelet(ctx context.Context, cs kubernetes.Interface) {
 }
 
 // TestDensityAndLoad runs both tests, small, against a real in-process
-// cluster and checks what they wrote: a schema-valid result with a pass
-// verdict, server-side API latency from real /metrics histograms, one CSV
+// cluster and checks what they wrote: a schema-valid result whose verdicts
+// follow its numbers, server-side API latency from real /metrics histograms, one CSV
 // row per pod, an HTML report with charts.
 func TestDensityAndLoad(t *testing.T) {
 	env := cluster(t, 3)
@@ -145,8 +145,21 @@ load:
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !res.Finished || res.Verdict != report.VerdictPass {
-				t.Fatalf("finished=%v verdict=%s error=%q\n%s", res.Finished, res.Verdict, res.Error, out.String())
+			if !res.Finished {
+				t.Fatalf("run did not finish: %s\n%s", res.Error, out.String())
+			}
+			// The verdicts follow the numbers; whether the numbers pass is
+			// up to the machine (the e2e test asks for a pass on a quiet
+			// one), so this test checks the logic, not the speed.
+			allPass := true
+			for _, s := range res.SLOs {
+				if want := s.Value <= s.Threshold; (s.Verdict == report.VerdictPass) != want || s.Partial {
+					t.Errorf("SLO %+v: verdict does not follow value and threshold", s)
+				}
+				allPass = allPass && s.Verdict == report.VerdictPass
+			}
+			if (res.Verdict == report.VerdictPass) != allPass {
+				t.Errorf("overall verdict %s with SLOs %+v", res.Verdict, res.SLOs)
 			}
 			validate(t, filepath.Join(dir, "result.json"))
 			if !res.APILatency.ServerAvailable {
@@ -191,7 +204,7 @@ load:
 				t.Errorf("report.html has %d charts", n)
 			}
 			t.Log(out.String())
-			if !strings.Contains(out.String(), "kplane test "+test+": PASS") {
+			if !strings.Contains(out.String(), "kplane test "+test+": "+strings.ToUpper(res.Verdict)+" (3 nodes") {
 				t.Errorf("summary:\n%s", out.String())
 			}
 		})

@@ -239,9 +239,11 @@ func (r *Runner) Run(ctx context.Context) (*report.Result, error) {
 
 	startFams, scrapeErr := r.metrics.scrape(runCtx)
 	r.pods = newPodCollector(r.clock, start, r.cfg.ThroughputInterval)
-	if err := r.pods.run(measureCtx, r.cs, r.runID); err != nil {
+	stopPods, err := r.pods.run(measureCtx, r.cs, r.runID)
+	if err != nil {
 		return nil, fmt.Errorf("pod informer: %w", err)
 	}
+	defer stopPods()
 	targets := []*resourceTarget{procTarget(r.cfg.SelfName, 0)}
 	for _, pid := range r.cfg.PIDs {
 		targets = append(targets, procTarget(fmt.Sprintf("pid %d", pid), pid))
@@ -279,6 +281,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Result, error) {
 	endFams, endErr := r.metrics.scrape(finalCtx)
 	stopMeasure()
 	bg.Wait()
+	stopPods()
 
 	res.EndTime = r.clock()
 	res.DurationSeconds = res.EndTime.Sub(start).Seconds()
@@ -319,7 +322,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Result, error) {
 	}
 	res.SLOs = r.verdicts(res)
 	res.Verdict = overall(res)
-	err := r.writeFiles(res, pods)
+	err = r.writeFiles(res, pods)
 	if r.cfg.Cleanup {
 		r.cleanup(ctx, r.cfg.CleanupTimeout)
 		r.cfg.Progress.Finish()
