@@ -223,10 +223,5 @@ func (s *Server) nodeMetricsOf(node *corev1.Node, pods []*corev1.Pod, now time.T
 	}
 }
 
-// usageModel is the configured model, or the default one.
-func (s *Server) usageModel() *usage.Model {
-	if s.cfg.Usage != nil {
-		return s.cfg.Usage
-	}
-	return usage.Default()
-}
+// usageModel is the configured model (Config.Usage, defaulted).
+func (s *Server) usageModel() *usage.Model { return s.cfg.Usage }

@@ -114,6 +114,9 @@ func (c *Config) setDefaults() {
 	if c.Version == "" {
 		c.Version = "v1.37.2"
 	}
+	if c.Usage == nil {
+		c.Usage = usage.Default()
+	}
 }
 
 // Validate reports every missing or inconsistent setting at once.
