@@ -41,6 +41,7 @@ type testFlags struct {
 	pprof          bool
 	pprofDuration  time.Duration
 	pids           []int
+	cgroups        []string
 	sampleInterval time.Duration
 	cleanup        bool
 	clientQPS      float64
@@ -65,6 +66,7 @@ func (f *testFlags) bind(cmd *cobra.Command) {
 	fl.BoolVar(&f.pprof, "pprof", false, "capture CPU and heap profiles of the API server process from /debug/pprof at the peak of the run")
 	fl.DurationVar(&f.pprofDuration, "pprof-duration", 10*time.Second, "length of the --pprof CPU profile")
 	fl.IntSliceVar(&f.pids, "pids", nil, "local control-plane process IDs whose CPU and memory to sample from /proc")
+	fl.StringSliceVar(&f.cgroups, "cgroups", nil, "cgroup v2 directories (containers) whose CPU and memory to sample")
 	fl.DurationVar(&f.sampleInterval, "sample-interval", 5*time.Second, "interval of resource usage samples")
 	fl.BoolVar(&f.cleanup, "cleanup", true, "delete the run's namespaces (and created hollow nodes) at the end")
 	fl.Float64Var(&f.clientQPS, "client-qps", 500, "QPS limit of the test's client")
@@ -203,7 +205,7 @@ func runTest(cmd *cobra.Command, test string, f *testFlags) error {
 	}
 	r, err := perftest.New(perftest.Config{
 		Test: test, RESTConfig: rc, Spec: &spec, Nodes: nodes, CreatedNodes: f.createNodes, Seed: f.seed,
-		Timeout: f.timeout, ReportDir: dir, ClientQPS: f.clientQPS, ClientBurst: f.clientBurst, PIDs: f.pids,
+		Timeout: f.timeout, ReportDir: dir, ClientQPS: f.clientQPS, ClientBurst: f.clientBurst, PIDs: f.pids, Cgroups: f.cgroups,
 		Pprof: f.pprof, PprofDuration: f.pprofDuration, SampleInterval: f.sampleInterval, Cleanup: f.cleanup,
 		SelfName: selfName, KplaneVersion: Version, CommandLine: strings.Join(os.Args, " "), SpecFile: f.specFile,
 		Progress: progress, Logger: log, Out: out,

@@ -1,8 +1,11 @@
 package perftest
 
 import (
+	"context"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -151,5 +154,39 @@ func TestTuningSteps(t *testing.T) {
 	}
 	if s := tn.String(); s != "steps 5qps/10s,50qps/5s" {
 		t.Errorf("String = %q", s)
+	}
+}
+
+// TestResourceTargets reads this process through /proc and a cgroup v2
+// directory laid out as the kernel does, and turns two readings into
+// cores.
+func TestResourceTargets(t *testing.T) {
+	self, err := procTarget("self", 0).read(context.Background())
+	if err != nil || !self.ok || self.rss <= 0 || self.cpuSecs <= 0 {
+		t.Fatalf("/proc/self = %+v, %v", self, err)
+	}
+	dir := t.TempDir()
+	write := func(usec, mem string) {
+		if err := os.WriteFile(filepath.Join(dir, "cpu.stat"), []byte("usage_usec "+usec+"\nuser_usec 1\nsystem_usec 1\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "memory.current"), []byte(mem+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("1000000", "1048576")
+	now := time.Unix(100, 0)
+	clock := func() time.Time { return now }
+	s := newResourceSampler(clock, time.Unix(99, 0), time.Second, []*resourceTarget{cgroupTarget(dir)})
+	s.sample(context.Background())
+	now = now.Add(2 * time.Second)
+	write("4000000", "2097152")
+	s.sample(context.Background())
+	res := s.result()
+	if len(res.Samples) != 1 || res.Samples[0].CPUCores != 1.5 || res.Samples[0].RSSBytes != 2<<20 {
+		t.Fatalf("samples = %+v", res.Samples)
+	}
+	if len(res.Summary) != 1 || res.Summary[0].CPUMaxCores != 1.5 {
+		t.Errorf("summary = %+v", res.Summary)
 	}
 }

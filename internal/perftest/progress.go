@@ -26,9 +26,10 @@ type Progress interface {
 func NewBarProgress(w io.Writer) Progress { return &barProgress{w: w} }
 
 type barProgress struct {
-	w   io.Writer
-	mu  sync.Mutex // guards bar
-	bar *progressbar.ProgressBar
+	w     io.Writer
+	mu    sync.Mutex // guards bar and phase
+	bar   *progressbar.ProgressBar
+	phase string
 }
 
 func (b *barProgress) Phase(name string, total int) {
@@ -38,6 +39,7 @@ func (b *barProgress) Phase(name string, total int) {
 		_ = b.bar.Finish()
 		fmt.Fprintln(b.w)
 	}
+	b.phase = name
 	b.bar = progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(b.w),
 		progressbar.OptionSetDescription(fmt.Sprintf("%-12s", name)),
@@ -54,6 +56,9 @@ func (b *barProgress) Set(done int, detail string) {
 	defer b.mu.Unlock()
 	if b.bar == nil {
 		return
+	}
+	if detail != "" {
+		b.bar.Describe(fmt.Sprintf("%-12s %s", b.phase, detail))
 	}
 	_ = b.bar.Set(done)
 }

@@ -74,6 +74,30 @@ func procTarget(name string, pid int) *resourceTarget {
 	}}
 }
 
+// cgroupTarget reads a cgroup v2 directory (a container's, or a systemd
+// unit's): cpu.stat usage_usec and memory.current, for control planes
+// that run in containers.
+func cgroupTarget(dir string) *resourceTarget {
+	return &resourceTarget{name: "cgroup " + dir, source: "proc", read: func(context.Context) (cpuReading, error) {
+		stat, err := os.ReadFile(dir + "/cpu.stat")
+		if err != nil {
+			return cpuReading{}, err
+		}
+		var usec float64
+		for _, line := range strings.Split(string(stat), "\n") {
+			if v, ok := strings.CutPrefix(line, "usage_usec "); ok {
+				usec, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
+			}
+		}
+		mem, err := os.ReadFile(dir + "/memory.current")
+		if err != nil {
+			return cpuReading{}, err
+		}
+		rss, _ := strconv.ParseInt(strings.TrimSpace(string(mem)), 10, 64)
+		return cpuReading{cpuSecs: usec / 1e6, rss: rss, ok: true}, nil
+	}}
+}
+
 // metricsTarget reads the API server's own process_cpu_seconds_total and
 // process_resident_memory_bytes (exposed by upstream kube-apiserver and by
 // kplane), which covers a server in another process or on another host.

@@ -61,6 +61,10 @@ type Config struct {
 	// sampled from /proc, besides this process and the API server's own
 	// process metrics.
 	PIDs []int
+	// Cgroups are cgroup v2 directories (e.g. a container's
+	// /sys/fs/cgroup/system.slice/docker-<id>.scope) sampled from cpu.stat
+	// and memory.current.
+	Cgroups []string
 	// Pprof captures a CPU profile (PprofDuration, default 10s) at the
 	// start of the busiest phase and a heap profile at its end.
 	Pprof         bool
@@ -228,7 +232,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Result, error) {
 		ClientQPS: r.cfg.ClientQPS, ClientBurst: r.cfg.ClientBurst, CommandLine: r.cfg.CommandLine,
 		PprofRequested: r.cfg.Pprof, ResourcePIDs: r.cfg.PIDs, ReportDirectory: r.cfg.ReportDir,
 		SampleIntervalMS: r.cfg.SampleInterval.Milliseconds()}
-	res.Environment = r.environment(ctx)
+	res.Environment = r.environment()
 
 	runCtx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
@@ -247,6 +251,9 @@ func (r *Runner) Run(ctx context.Context) (*report.Result, error) {
 	targets := []*resourceTarget{procTarget(r.cfg.SelfName, 0)}
 	for _, pid := range r.cfg.PIDs {
 		targets = append(targets, procTarget(fmt.Sprintf("pid %d", pid), pid))
+	}
+	for _, dir := range r.cfg.Cgroups {
+		targets = append(targets, cgroupTarget(dir))
 	}
 	if scrapeErr == nil {
 		if _, ok := gauge(startFams, "process_cpu_seconds_total"); ok {
@@ -330,7 +337,7 @@ func (r *Runner) Run(ctx context.Context) (*report.Result, error) {
 	return res, err
 }
 
-func (r *Runner) environment(ctx context.Context) report.Environment {
+func (r *Runner) environment() report.Environment {
 	host, _ := os.Hostname()
 	env := report.Environment{Hostname: host, OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU(),
 		GoVersion: runtime.Version(), KplaneVersion: r.cfg.KplaneVersion, ServerURL: r.cfg.RESTConfig.Host, ServerVersion: "unknown"}
@@ -341,7 +348,6 @@ func (r *Runner) environment(ctx context.Context) report.Environment {
 	if env.KplaneVersion == "" {
 		env.KplaneVersion = "unknown"
 	}
-	_ = ctx
 	return env
 }
 
