@@ -49,10 +49,6 @@ type Config struct {
 	// UseServiceAccountCredentials gives each controller its own service
 	// account token (default true); false uses RESTConfig for all.
 	DisableServiceAccountCredentials bool
-	// ServingAddress serves /healthz, /metrics and /debug/pprof over HTTPS
-	// with a self-signed certificate; default "" serves nothing (kplane up
-	// exposes the API server's endpoints instead).
-	ServingAddress string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Metrics defaults to a new registry.

@@ -65,13 +65,6 @@ func (m *Manager) Ready() <-chan struct{} { return m.ready }
 // when leadership is lost (the process should exit, as upstream does, so
 // that it never runs controllers alongside a new leader).
 func (m *Manager) Run(ctx context.Context) error {
-	if m.cfg.ServingAddress != "" {
-		stop, err := m.serve(m.cfg.ServingAddress)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
 	if m.cfg.DisableLeaderElection {
 		return m.runControllers(ctx)
 	}
