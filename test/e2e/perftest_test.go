@@ -30,6 +30,22 @@ func TestPerftest(t *testing.T) {
 	s := startServer(t, t.TempDir())
 	dir := t.TempDir()
 	pid := strconv.Itoa(s.cmd.Process.Pid)
+	// The load run takes its workload from a spec file, with a steps
+	// tuning set for the create phase.
+	builtin, _, err := runKplane(t, time.Minute, "test", "load", "--print-spec")
+	if err != nil || !strings.Contains(builtin, "podsPerNode: 30") {
+		t.Fatalf("--print-spec: %v\n%s", err, builtin)
+	}
+	spec := filepath.Join(dir, "workload.yaml")
+	if err := os.WriteFile(spec, []byte(`podsPerNode: 10
+load:
+  create: {type: steps, steps: [{qps: 20, duration: 2s}, {qps: 80, duration: 1m}]}
+  scaleTuning: {qps: 50}
+  update: {qps: 50}
+  delete: {qps: 50}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, test := range []struct {
 		name string
 		args []string
@@ -37,7 +53,7 @@ func TestPerftest(t *testing.T) {
 		// Pods per node are lowered from 30 to keep CI short; the drivers
 		// and measurements are the same.
 		{"density", []string{"--pods-per-node", "10", "--latency-pods", "20"}},
-		{"load", []string{"--pods-per-node", "10", "--qps", "50"}},
+		{"load", []string{"--spec", spec}},
 	} {
 		t.Run(test.name, func(t *testing.T) {
 			out := filepath.Join(dir, test.name)
@@ -68,6 +84,9 @@ func TestPerftest(t *testing.T) {
 			}
 			if !procs["pid "+pid] || !procs["API server (process metrics)"] {
 				t.Errorf("resource usage of the server missing: %+v", res.Resources.Summary)
+			}
+			if test.name == "load" && (len(res.Phases) != 4 || res.Phases[0].Tuning != "steps 20qps/2s,80qps/1m0s" || res.Inputs.PodsPerNode != 10) {
+				t.Errorf("load did not follow the spec file: phases %+v, pods per node %d", res.Phases, res.Inputs.PodsPerNode)
 			}
 			csv, err := os.ReadFile(filepath.Join(out, "pods.csv"))
 			if err != nil {
