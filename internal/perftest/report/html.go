@@ -146,7 +146,7 @@ Started {{.Started}}, took {{secs .R.DurationSeconds}}. Run {{.R.RunID}}.</p>
 <h2>Pod startup</h2>
 {{.CDF}}
 {{range $g := .R.PodStartup}}<table><tr><th>{{$g.Group}} ({{$g.Complete}}/{{$g.Pods}} running)</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>
-{{range $.Stages}}{{with stage $g .}}<tr><td>{{$}}</td><td>{{secs .P50}}</td><td>{{secs .P90}}</td><td>{{secs .P99}}</td><td>{{secs .Max}}</td></tr>{{end}}
+{{range $st := $.Stages}}{{with stage $g $st}}<tr><td>{{$st}}</td><td>{{secs .P50}}</td><td>{{secs .P90}}</td><td>{{secs .P99}}</td><td>{{secs .Max}}</td></tr>{{end}}
 {{end}}</table>{{end}}
 <p class="note">created/scheduled/running come from the API (one-second resolution, creation from the client clock for pods the test created itself); watched is the client clock when the informer saw the pod Running.</p>
 {{with .R.WatchDelay}}<p>Watch event latency (create response to informer event, {{.Count}} pods): p50 {{secs .P50}}, p90 {{secs .P90}}, p99 {{secs .P99}}, max {{secs .Max}}.</p>{{end}}

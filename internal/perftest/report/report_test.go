@@ -128,6 +128,9 @@ func TestHTMLSelfContained(t *testing.T) {
 			}
 		}
 	}
+	if !strings.Contains(html, "<tr><td>create_to_watch</td><td>500ms</td><td>800ms</td><td>1.20s</td><td>1.50s</td></tr>") {
+		t.Error("pod startup table lacks the create_to_watch row")
+	}
 	if !strings.Contains(html, "api &lt;server&gt;") || strings.Contains(html, "api <server>") {
 		t.Error("process name not escaped")
 	}
