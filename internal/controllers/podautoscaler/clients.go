@@ -20,8 +20,9 @@ import (
 // metricsSource reads the resource metrics of the pods a selector matches.
 type metricsSource interface {
 	// PodMetrics returns each pod's usage of resource (milli-units, summed
-	// over containers) and the samples' timestamp.
-	PodMetrics(ctx context.Context, namespace string, selector labels.Selector, resource corev1.ResourceName) (map[string]podMetric, time.Time, error)
+	// over containers, or of the named container only) and the samples'
+	// timestamp.
+	PodMetrics(ctx context.Context, namespace string, selector labels.Selector, resource corev1.ResourceName, container string) (map[string]podMetric, time.Time, error)
 }
 
 // restMetrics reads metrics.k8s.io/v1beta1 through the controller's
@@ -34,8 +35,9 @@ type restMetrics struct {
 var _ metricsSource = restMetrics{}
 
 // PodMetrics implements metricsSource. A pod lacking the resource for one
-// of its containers is left out, as upstream's resource metrics client.
-func (m restMetrics) PodMetrics(ctx context.Context, namespace string, selector labels.Selector, resource corev1.ResourceName) (map[string]podMetric, time.Time, error) {
+// of its containers (or lacking the named container) is left out, as
+// upstream's resource metrics client.
+func (m restMetrics) PodMetrics(ctx context.Context, namespace string, selector labels.Selector, resource corev1.ResourceName, container string) (map[string]podMetric, time.Time, error) {
 	raw, err := m.client.CoreV1().RESTClient().Get().
 		AbsPath("/apis/metrics.k8s.io/v1beta1", "namespaces", namespace, "pods").
 		Param("labelSelector", selector.String()).
@@ -54,8 +56,12 @@ func (m restMetrics) PodMetrics(ctx context.Context, namespace string, selector 
 	out := make(map[string]podMetric, len(list.Items))
 	for _, pm := range list.Items {
 		var sum int64
-		complete := len(pm.Containers) > 0
+		complete, found := len(pm.Containers) > 0, container == ""
 		for _, c := range pm.Containers {
+			if container != "" && c.Name != container {
+				continue
+			}
+			found = true
 			q, ok := c.Usage[resource]
 			if !ok {
 				complete = false
@@ -63,7 +69,7 @@ func (m restMetrics) PodMetrics(ctx context.Context, namespace string, selector 
 			}
 			sum += q.MilliValue()
 		}
-		if complete {
+		if complete && found {
 			out[pm.Name] = podMetric{value: sum, timestamp: pm.Timestamp.Time, window: pm.Window.Duration}
 		}
 	}

@@ -32,6 +32,9 @@ import (
 // kplane.io/cpu-usage annotation, so more replicas mean less usage each.
 type load struct {
 	total atomic.Int64
+	// key is the annotation set; default usage.AnnotationCPU (the pod's
+	// total).
+	key string
 }
 
 func (l *load) set(milli int64) { l.total.Store(milli) }
@@ -59,6 +62,10 @@ func (l *load) run(ctx context.Context, t *testing.T, c kubernetes.Interface, ns
 			continue
 		}
 		each := fmt.Sprintf("%dm", l.total.Load()/int64(len(live)))
+		key := l.key
+		if key == "" {
+			key = usage.AnnotationCPU
+		}
 		for _, p := range live {
 			if p.Spec.NodeName == "" {
 				err := c.CoreV1().Pods(ns).Bind(ctx, &corev1.Binding{ObjectMeta: metav1.ObjectMeta{Name: p.Name}, Target: corev1.ObjectReference{Kind: "Node", Name: node}}, metav1.CreateOptions{})
@@ -71,8 +78,8 @@ func (l *load) run(ctx context.Context, t *testing.T, c kubernetes.Interface, ns
 					continue
 				}
 			}
-			if p.Annotations[usage.AnnotationCPU] != each {
-				patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{usage.AnnotationCPU: each}}})
+			if p.Annotations[key] != each {
+				patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{key: each}}})
 				_, _ = c.CoreV1().Pods(ns).Patch(ctx, p.Name, types.MergePatchType, patch, metav1.PatchOptions{})
 			}
 		}
@@ -188,6 +195,72 @@ func TestHPAScalesDeploymentWithUsage(t *testing.T) {
 	l.set(30)
 	waitFor(1)
 	waitEvent(t, c, ns, "SuccessfulRescale", "All metrics below target")
+}
+
+// TestHPAContainerResource scales on one container's CPU: the app
+// container's usage rises while its big sidecar idles at half its request,
+// so only a ContainerResource metric sees the app container's load.
+func TestHPAContainerResource(t *testing.T) {
+	env := controllertest.Start(t, manager.Config{
+		Controllers:             []string{"deployment", "replicaset", podautoscaler.Name},
+		HorizontalPodAutoscaler: podautoscaler.Options{SyncPeriod: time.Second},
+	})
+	c := env.Admin
+	ctx := context.Background()
+	ns := env.Namespace(t, "hpa-container")
+	if _, err := c.CoreV1().Nodes().Create(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "hpa-container-node"}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "api"}
+	req := func(cpu string) corev1.ResourceRequirements {
+		return corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(cpu)}}
+	}
+	_, err := c.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "api"},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: ptr.To(int32(1)),
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{
+					{Name: "app", Image: "api", Resources: req("100m")},
+					{Name: "sidecar", Image: "proxy", Resources: req("2")},
+				}},
+			},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := load{key: usage.AnnotationCPU + ".app"}
+	l.set(300) // 300% of one app container's request: 6 at 50%, capped at 3
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { l.run(runCtx, t, c, ns, "api", "hpa-container-node") })
+	t.Cleanup(func() { stop(); wg.Wait() })
+	_, err = c.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "api"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "api"},
+			MaxReplicas:    3,
+			Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ContainerResourceMetricSourceType, ContainerResource: &autoscalingv2.ContainerResourceMetricSource{
+				Name: corev1.ResourceCPU, Container: "app",
+				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To(int32(50))}}}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	controllertest.Eventually(t, "HPA at 3 replicas", func(ctx context.Context) (bool, error) {
+		hpa, err := c.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, "api", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		cur := hpa.Status.CurrentMetrics
+		return hpa.Status.DesiredReplicas == 3 && hpa.Status.CurrentReplicas == 3 && len(cur) == 1 &&
+			cur[0].ContainerResource != nil && cur[0].ContainerResource.Container == "app", nil
+	})
+	waitEvent(t, c, ns, "SuccessfulRescale", "cpu container resource utilization (percentage of request) above target")
 }
 
 // TestHPAReportsMissingTarget checks the AbleToScale condition and the

@@ -374,40 +374,66 @@ func (c *Controller) computeReplicas(ctx context.Context, hpa *autoscalingv2.Hor
 	return replicas, metric, statuses, nil
 }
 
-// computeReplicasForMetric handles one metric; only Resource metrics are
-// supported.
+// computeReplicasForMetric handles one metric; only Resource and
+// ContainerResource metrics are supported.
 func (c *Controller) computeReplicasForMetric(ctx context.Context, ns string, spec autoscalingv2.MetricSpec, sel labels.Selector, pods []*corev1.Pod, current int32, tol tolerances) (int32, string, autoscalingv2.MetricStatus, error) {
-	var none autoscalingv2.MetricStatus
-	if spec.Type != autoscalingv2.ResourceMetricSourceType || spec.Resource == nil {
+	var (
+		none      autoscalingv2.MetricStatus
+		res       corev1.ResourceName
+		container string
+		target    autoscalingv2.MetricTarget
+		kind      = "resource"
+	)
+	switch {
+	case spec.Type == autoscalingv2.ResourceMetricSourceType && spec.Resource != nil:
+		res, target = spec.Resource.Name, spec.Resource.Target
+	case spec.Type == autoscalingv2.ContainerResourceMetricSourceType && spec.ContainerResource != nil:
+		res, target, container = spec.ContainerResource.Name, spec.ContainerResource.Target, spec.ContainerResource.Container
+		kind = "container resource"
+	default:
 		return 0, "", none, &metricStatusError{reason: "InvalidMetricSourceType",
-			err: fmt.Errorf("unsupported metric source type %q (kplane's HPA supports Resource metrics only)", spec.Type)}
+			err: fmt.Errorf("unsupported metric source type %q (kplane's HPA supports Resource and ContainerResource metrics)", spec.Type)}
 	}
-	res := spec.Resource.Name
-	target := spec.Resource.Target
-	metrics, _, err := c.metrics.PodMetrics(ctx, ns, sel, res)
+	reason := "FailedGetResourceMetric"
+	if container != "" {
+		reason = "FailedGetContainerResourceMetric"
+	}
+	metrics, _, err := c.metrics.PodMetrics(ctx, ns, sel, res, container)
 	if err != nil {
-		return 0, "", none, fmt.Errorf("failed to get %s utilization: %w", res, err)
+		return 0, "", none, &metricStatusError{reason: reason, err: fmt.Errorf("failed to get %s utilization: %w", res, err)}
 	}
-	status := autoscalingv2.MetricStatus{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricStatus{Name: res}}
+	var cur autoscalingv2.MetricValueStatus
+	var n int32
+	var name string
 	switch {
 	case target.AverageValue != nil:
-		n, usage, err := averageValueReplicas(current, target.AverageValue.MilliValue(), metrics, pods, res, tol)
+		var usage int64
+		n, usage, err = averageValueReplicas(current, target.AverageValue.MilliValue(), metrics, pods, res, tol)
 		if err != nil {
-			return 0, "", none, fmt.Errorf("failed to get %s usage: %w", res, err)
+			return 0, "", none, &metricStatusError{reason: reason, err: fmt.Errorf("failed to get %s usage: %w", res, err)}
 		}
-		status.Resource.Current.AverageValue = milliQuantity(usage)
-		return n, fmt.Sprintf("%s resource", res), status, nil
+		cur.AverageValue = milliQuantity(usage)
+		name = fmt.Sprintf("%s %s", res, kind)
 	case target.AverageUtilization != nil:
-		n, util, raw, err := utilizationReplicas(current, *target.AverageUtilization, metrics, pods, res, tol)
+		var util int32
+		var raw int64
+		n, util, raw, err = utilizationReplicas(current, *target.AverageUtilization, metrics, pods, res, container, tol)
 		if err != nil {
-			return 0, "", none, fmt.Errorf("failed to get %s utilization: %w", res, err)
+			return 0, "", none, &metricStatusError{reason: reason, err: fmt.Errorf("failed to get %s utilization: %w", res, err)}
 		}
-		status.Resource.Current.AverageUtilization = &util
-		status.Resource.Current.AverageValue = milliQuantity(raw)
-		return n, fmt.Sprintf("%s resource utilization (percentage of request)", res), status, nil
+		cur.AverageUtilization, cur.AverageValue = &util, milliQuantity(raw)
+		name = fmt.Sprintf("%s %s utilization (percentage of request)", res, kind)
+	default:
+		return 0, "", none, &metricStatusError{reason: "InvalidMetricSourceType",
+			err: fmt.Errorf("invalid %s metric source: neither an average utilization target nor an average value target was set", kind)}
 	}
-	return 0, "", none, &metricStatusError{reason: "InvalidMetricSourceType",
-		err: errors.New("invalid resource metric source: neither an average utilization target nor an average value target was set")}
+	status := autoscalingv2.MetricStatus{Type: spec.Type}
+	if container == "" {
+		status.Resource = &autoscalingv2.ResourceMetricStatus{Name: res, Current: cur}
+	} else {
+		status.ContainerResource = &autoscalingv2.ContainerResourceMetricStatus{Name: res, Container: container, Current: cur}
+	}
+	return n, name, status, nil
 }
 
 // updateStatusIfNeeded writes the status when it changed. Failures are

@@ -81,13 +81,17 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-// podRequests sums each pod's container requests of resource (milli-units);
-// a container without a request is an error, as upstream.
-func podRequests(pods []*corev1.Pod, resource corev1.ResourceName) (map[string]int64, error) {
+// podRequests sums each pod's container requests of resource (milli-units),
+// or takes the named container's; a container without a request is an
+// error, as upstream.
+func podRequests(pods []*corev1.Pod, resource corev1.ResourceName, container string) (map[string]int64, error) {
 	out := make(map[string]int64, len(pods))
 	for _, p := range pods {
 		var sum int64
 		for _, c := range p.Spec.Containers {
+			if container != "" && c.Name != container {
+				continue
+			}
 			q, ok := c.Resources.Requests[resource]
 			if !ok {
 				return nil, fmt.Errorf("missing request for %s in container %s of Pod %s", resource, c.Name, p.Name)
@@ -153,7 +157,7 @@ func withoutPods(metrics map[string]podMetric, sets ...map[string]bool) map[stri
 // pass (missing pods use 100% of their request — or the target if higher
 // — on a scale-down and 0% on a scale-up; unready pods 0% on a scale-up)
 // that may cancel or dampen the change but never reverse it.
-func utilizationReplicas(current int32, target int32, metrics map[string]podMetric, pods []*corev1.Pod, resource corev1.ResourceName, tol tolerances) (replicas int32, utilization int32, raw int64, err error) {
+func utilizationReplicas(current int32, target int32, metrics map[string]podMetric, pods []*corev1.Pod, resource corev1.ResourceName, container string, tol tolerances) (replicas int32, utilization int32, raw int64, err error) {
 	if len(pods) == 0 {
 		return 0, 0, 0, errNoPods
 	}
@@ -162,7 +166,7 @@ func utilizationReplicas(current int32, target int32, metrics map[string]podMetr
 	if len(metrics) == 0 {
 		return 0, 0, 0, errNoMetrics
 	}
-	requests, err := podRequests(pods, resource)
+	requests, err := podRequests(pods, resource, container)
 	if err != nil {
 		return 0, 0, 0, err
 	}

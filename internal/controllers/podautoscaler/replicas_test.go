@@ -114,7 +114,7 @@ func TestUtilizationReplicas(t *testing.T) {
 			if tc.tol != nil {
 				tol = *tc.tol
 			}
-			got, util, _, err := utilizationReplicas(tc.current, tc.target, m, pods, corev1.ResourceCPU, tol)
+			got, util, _, err := utilizationReplicas(tc.current, tc.target, m, pods, corev1.ResourceCPU, "", tol)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -173,5 +173,23 @@ func TestMemoryIgnoresReadiness(t *testing.T) {
 	}
 	if _, _, err := averageValueReplicas(1, 100, m, pods, corev1.ResourceCPU, defaultTol); !errors.Is(err, errNoMetrics) {
 		t.Errorf("cpu of an unready pod: err = %v, want errNoMetrics", err)
+	}
+}
+
+func TestPodRequests(t *testing.T) {
+	p := tpod{name: "p", ready: true, request: "100m"}.pod()
+	p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "side",
+		Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")}}})
+	for _, tc := range []struct {
+		container string
+		want      int64
+	}{{"", 2100}, {"c", 100}, {"side", 2000}} {
+		got, err := podRequests([]*corev1.Pod{p}, corev1.ResourceCPU, tc.container)
+		if err != nil || got["p"] != tc.want {
+			t.Errorf("podRequests(container %q) = %v, %v; want %d", tc.container, got, err, tc.want)
+		}
+	}
+	if _, err := podRequests([]*corev1.Pod{p}, corev1.ResourceMemory, "c"); err == nil {
+		t.Error("missing memory request of container c accepted")
 	}
 }
