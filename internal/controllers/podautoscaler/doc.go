@@ -3,8 +3,9 @@
 // each autoscaling/v2 HorizontalPodAutoscaler's target through the scale
 // subresource, computes a desired replica count from Resource and
 // ContainerResource metrics (cpu or memory, Utilization or AverageValue
-// targets) served by metrics.k8s.io, stabilizes and rate-limits it with spec.behavior (or
-// upstream's legacy rules when there is none), rescales the target and
+// targets) served by metrics.k8s.io, stabilizes and rate-limits it with
+// spec.behavior (or upstream's legacy rules when there is none), rescales
+// the target and
 // writes the HPA status: currentReplicas, desiredReplicas,
 // currentMetrics, lastScaleTime and the AbleToScale, ScalingActive and
 // ScalingLimited conditions with upstream's reasons.
