@@ -79,11 +79,11 @@ type Config struct {
 	DisableUpdateManagedFields bool
 	// DisableAuthorization allows every authenticated request (tests only).
 	DisableAuthorization bool
-	// WatchCache serves lists and watches of every resource from an
-	// in-memory watch cache fed by one etcd watch per resource (package
-	// cacher) instead of one etcd request per list or watch. Default false
-	// for now.
-	WatchCache bool
+	// DisableWatchCache serves lists and watches straight from etcd (one
+	// etcd request or watch each) instead of from the per-resource watch
+	// caches (package cacher), e.g. to compare the two. Default false: the
+	// caches serve them, as upstream.
+	DisableWatchCache bool
 	// Usage is the simulated usage model metrics.k8s.io serves; nil is
 	// usage.Default().
 	Usage *usage.Model
@@ -250,7 +250,7 @@ func New(cfg Config) (*Server, error) {
 	groupSeen := map[string]int{}
 	s.caches = map[string]*cacher.Cacher{}
 	var cacheMetrics *cacher.Metrics
-	if cfg.WatchCache {
+	if !cfg.DisableWatchCache {
 		cacheMetrics = cacher.NewMetrics(cfg.Metrics)
 	}
 	for _, res := range registry.All() {
@@ -261,7 +261,7 @@ func New(cfg Config) (*Server, error) {
 			if !ok {
 				rests[key] = rest
 			}
-			if cfg.WatchCache && res.HasVerb("watch") {
+			if !cfg.DisableWatchCache && res.HasVerb("watch") {
 				if err := s.attachCache(rest, rests[key], cacheMetrics); err != nil {
 					return nil, err
 				}

@@ -37,7 +37,7 @@ func (f *serverFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.etcdKeyFile, "etcd-keyfile", "", "client key for external etcd TLS")
 	fl.StringVar(&f.tokenAuthFile, "token-auth-file", "", "static bearer tokens: CSV of token,user,uid,\"group1,group2\"")
 	fl.StringSliceVar(&f.extraSANs, "tls-san", nil, "extra DNS names or IPs for the serving certificate")
-	fl.BoolVar(&f.watchCache, "watch-cache", false, "serve lists and watches from an in-memory watch cache per resource (env KPLANE_WATCH_CACHE)")
+	fl.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory watch cache per resource; false sends every list and watch to etcd (env KPLANE_WATCH_CACHE)")
 	fl.BoolVar(&f.updateManagedFields, "update-managed-fields", true, "record metadata.managedFields for non-apply writes, as upstream; false trades that bookkeeping for throughput")
 }
 
@@ -47,7 +47,7 @@ func (f *serverFlags) config(cmd *cobra.Command) controlplane.Config {
 		EtcdServers: f.etcdServers, EtcdCAFile: f.etcdCAFile, EtcdCertFile: f.etcdCertFile, EtcdKeyFile: f.etcdKeyFile,
 		TokenAuthFile: f.tokenAuthFile, ExtraSANs: f.extraSANs, Logger: newLogger(cmd),
 		DisableUpdateManagedFields: !f.updateManagedFields,
-		WatchCache:                 f.watchCache,
+		DisableWatchCache:          !f.watchCache,
 	}
 }
 

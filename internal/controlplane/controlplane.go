@@ -48,8 +48,8 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// DisableUpdateManagedFields: see apiserver.Config.
 	DisableUpdateManagedFields bool
-	// WatchCache: see apiserver.Config.
-	WatchCache bool
+	// DisableWatchCache: see apiserver.Config.
+	DisableWatchCache bool
 	// EtcdUnsafeNoFsync trades durability for speed (tests only).
 	EtcdUnsafeNoFsync bool
 }
@@ -140,7 +140,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		Etcd: cp.client, Authenticators: authns, Logger: cfg.Logger, Metrics: cfg.Metrics,
 		ServiceAccountKeys: []crypto.PublicKey{bundle.ServiceAccountPublicKey}, ServiceAccountSigner: bundle.ServiceAccountKey,
 		DisableUpdateManagedFields: cfg.DisableUpdateManagedFields,
-		WatchCache:                 cfg.WatchCache,
+		DisableWatchCache:          cfg.DisableWatchCache,
 	})
 	if err != nil {
 		return nil, err
