@@ -302,10 +302,12 @@ func benchWatchers(b *testing.B, store *storage.Store, n int, src string, watche
 	cpu0, updates := cpuTime(), 0
 	for b.Loop() {
 		<-tick.C
-		idx := (i * benchNodes) % n
-		idx += i % watchers
+		// Node w holds pods w, w+benchNodes, ...: cycle through the watched
+		// nodes and through each node's pods.
+		w := i % min(watchers, n)
+		idx := w + benchNodes*((i/watchers)%max(1, n/benchNodes))
 		if idx >= n {
-			idx = i % watchers
+			idx = w
 		}
 		i++
 		p := realisticPod(idx)
