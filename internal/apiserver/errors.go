@@ -41,12 +41,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if st.Code == http.StatusInternalServerError {
 		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	if st.Code == http.StatusTooManyRequests || (st.Details != nil && st.Details.RetryAfterSeconds > 0) {
-		secs := int32(1)
-		if st.Details != nil && st.Details.RetryAfterSeconds > 0 {
-			secs = st.Details.RetryAfterSeconds
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(int(secs)))
+	// As upstream, only a Status that names a delay gets Retry-After: the
+	// in-flight limit's 429 says 1 s, a disruption budget's 429 says none
+	// (kubectl drain then uses its own 5 s back-off).
+	if st.Details != nil && st.Details.RetryAfterSeconds > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(st.Details.RetryAfterSeconds)))
 	}
 	t, ok := s.negotiate(r.Header.Get("Accept"), false)
 	if !ok {

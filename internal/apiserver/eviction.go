@@ -38,7 +38,9 @@ func (s *Server) checkDisruptionBudgets(r *http.Request, pods *served, ns, name 
 	for _, it := range res.Items {
 		pdb := it.(*policyv1.PodDisruptionBudget)
 		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(pod.Labels)) {
+		// policy/v1: an empty selector matches every pod in the namespace
+		// (a nil one matches none: LabelSelectorAsSelector gives Nothing).
+		if err != nil || !sel.Matches(labels.Set(pod.Labels)) {
 			continue
 		}
 		if pdb.Status.ObservedGeneration < pdb.Generation || pdb.Status.DisruptionsAllowed <= 0 {
