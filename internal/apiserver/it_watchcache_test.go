@@ -17,11 +17,19 @@ import (
 )
 
 // TestWatchCacheNodeWatchers: node-filtered watches in JSON and protobuf
-// are served by the watch cache (shared encodings), each sees only its
-// node's pods, and a pod moving between nodes is DELETED for one and ADDED
-// for the other.
+// are served by the watch cache (shared encodings) and each sees only its
+// node's pods; the same holds with the cache disabled (every watch on
+// etcd), the path --watch-cache=false keeps for comparisons.
 func TestWatchCacheNodeWatchers(t *testing.T) {
-	cp := startControlPlane(t, controlplane.Config{})
+	for _, disabled := range []bool{false, true} {
+		t.Run(map[bool]string{false: "cache", true: "etcd"}[disabled], func(t *testing.T) {
+			testNodeWatchers(t, disabled)
+		})
+	}
+}
+
+func testNodeWatchers(t *testing.T, disableCache bool) {
+	cp := startControlPlane(t, controlplane.Config{DisableWatchCache: disableCache})
 	cs, cfg := adminClientset(t, cp)
 	jcfg := *cfg
 	jcfg.ContentType = "application/json"
@@ -105,6 +113,9 @@ func TestWatchCacheNodeWatchers(t *testing.T) {
 		t.Fatalf("n2 first event: %s %s, want MODIFIED b", typ, p.Name)
 	}
 
+	if disableCache {
+		return
+	}
 	// The cache's metrics are exported.
 	resp := do(t, httpClient(cp, adminCert(t, cp)), "GET", cp.URL()+"/metrics", nil, nil)
 	for _, want := range []string{
