@@ -432,6 +432,13 @@ func (c *Cacher) advanceLocked(rv int64) {
 // pushLocked appends e to the window and drops what is too old or too many.
 func (c *Cacher) pushLocked(e *event, now time.Time) {
 	c.events = append(c.events, e)
+	// Live watchers queue at most WatcherBuffer events; beyond that an
+	// event only serves resumptions, which may encode it again: drop its
+	// shared bytes so the window holds objects, not their encodings too.
+	if old := len(c.events) - 1 - c.cfg.WatcherBuffer; old >= c.evStart {
+		c.events[old].enc.Reset()
+		c.events[old].prevEnc.Reset()
+	}
 	for n := len(c.events) - c.evStart; n > 0; n-- {
 		old := c.events[c.evStart]
 		if n <= c.cfg.MaxEvents && now.Sub(old.at) <= c.cfg.MaxEventAge {

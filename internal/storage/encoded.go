@@ -35,3 +35,11 @@ func (e *Encoded) Get(key string, fill func() ([]byte, error)) ([]byte, error) {
 	e.m[key] = b
 	return b, nil
 }
+
+// Reset drops the stored encodings (the next Get fills again), so that an
+// event kept only for watch resumption does not keep its bytes alive.
+func (e *Encoded) Reset() {
+	e.mu.Lock()
+	e.m = nil
+	e.mu.Unlock()
+}
