@@ -46,6 +46,7 @@ type hollowFlags struct {
 	startSigma, failureRate      float64
 	jobRun, stop, flap           time.Duration
 	seed                         uint64
+	pendingStatus                bool
 }
 
 func (f *hollowFlags) bind(fl *pflag.FlagSet, standalone bool) {
@@ -96,6 +97,7 @@ func (f *hollowFlags) bind(fl *pflag.FlagSet, standalone bool) {
 	fl.DurationVar(&f.stop, prefixed("pod-stop-duration"), hollownode.DefaultStopDuration, "how long containers take to stop after deletion (capped by the grace period)")
 	fl.DurationVar(&f.flap, prefixed("flap-period"), hollownode.DefaultFlapPeriod, "Ready/NotReady period of a flapping node")
 	fl.Uint64Var(&f.seed, prefixed("seed"), 1, "seed of simulated latencies and failures")
+	fl.BoolVar(&f.pendingStatus, prefixed("pod-pending-status"), false, "write a Pending (ContainerCreating) status before Running, as the kubelet; doubles pod writes")
 }
 
 // profileFile is the YAML of --profile: the node and pod profile. Fields
@@ -145,6 +147,7 @@ func (f *hollowFlags) config(cmd *cobra.Command) (hollownode.Config, error) {
 		Pods: hollownode.PodProfile{
 			StartLatency: f.startLatency, StartLatencySigma: f.startSigma, ReadinessDelay: f.readiness,
 			JobRunDuration: f.jobRun, FailureRate: f.failureRate, StopDuration: f.stop, FlapPeriod: f.flap,
+			PendingStatus: f.pendingStatus,
 		},
 		Seed:   f.seed,
 		Logger: newLogger(cmd),

@@ -21,7 +21,7 @@ const (
 	DefaultBurst                = 2000
 	DefaultNodeQPS              = 1000
 	DefaultNodeBurst            = 2000
-	DefaultPodWorkers           = 64
+	DefaultPodWorkers           = 128
 	DefaultLeaseDuration        = 40 * time.Second
 	DefaultLeaseRenewInterval   = 10 * time.Second
 	DefaultStatusReportInterval = 5 * time.Minute
@@ -65,7 +65,9 @@ type Config struct {
 	// default 1000 and 2000. 5,000 nodes renew 500 Leases/s.
 	NodeQPS   float32
 	NodeBurst int
-	// PodWorkers bounds the goroutines writing pod state; default 64.
+	// PodWorkers bounds the goroutines writing pod state; default 128:
+	// pods start at up to PodWorkers/latency per second, so 128 keep up
+	// with 400 pods/s while the API server answers within 300ms.
 	// NodeWorkers bounds those registering nodes and writing NodeStatus;
 	// default Count/100, at least 16.
 	// LeaseWorkers bounds those renewing Leases, which have their own
@@ -161,6 +163,10 @@ type PodProfile struct {
 	// Containers with a preStop hook stop after the hook: a sleep hook's
 	// seconds, otherwise the whole grace period.
 	StopDuration time.Duration
+	// PendingStatus writes a Pending status (containers waiting in
+	// ContainerCreating) when a pod is accepted, before the Running one,
+	// as the kubelet does; default off, since it doubles pod writes.
+	PendingStatus bool
 	// FlapPeriod is the Ready/NotReady period of a flapping node; default
 	// 20s.
 	FlapPeriod time.Duration

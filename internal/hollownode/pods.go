@@ -93,6 +93,12 @@ func (f *Fleet) syncPod(ctx context.Context, key string) error {
 		st.seen = now.UnixNano()
 		st.startAt = now.Add(f.startLatency(pod)).UnixNano()
 		st.stage = stageStarting
+		if f.cfg.Pods.PendingStatus && st.startAt > now.UnixNano() {
+			// The kubelet's first status: accepted, containers creating.
+			if err := f.writePodStatus(ctx, pod, st, now); err != nil {
+				return err
+			}
+		}
 	}
 	if st.stage == stageStarting {
 		if now.UnixNano() < st.startAt {

@@ -240,3 +240,16 @@ func TestFaults(t *testing.T) {
 		t.Errorf("Fault = %s, want flap", f)
 	}
 }
+
+func TestPendingStatus(t *testing.T) {
+	f := offlineFleet(t, func(c *Config) { c.Pods.PendingStatus = true })
+	seen := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	st := &podState{node: f.nodes[0], stage: stageStarting, seen: seen.UnixNano(), startAt: seen.Add(time.Second).UnixNano()}
+	s := f.podStatus(testPod("p"), st, seen)
+	if s.Phase != corev1.PodPending || s.PodIP != "" || s.StartTime == nil || !s.StartTime.Time.Equal(seen) {
+		t.Errorf("pending status = phase %s ip %q start %v", s.Phase, s.PodIP, s.StartTime)
+	}
+	if len(s.ContainerStatuses) != 1 || s.ContainerStatuses[0].State.Waiting == nil || s.ContainerStatuses[0].State.Waiting.Reason != "ContainerCreating" {
+		t.Errorf("pending container statuses = %+v", s.ContainerStatuses)
+	}
+}

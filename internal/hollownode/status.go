@@ -44,6 +44,9 @@ func (f *Fleet) podStatus(pod *corev1.Pod, st *podState, now time.Time) corev1.P
 	}
 	s.PodIP, s.PodIPs = ip, []corev1.PodIP{{IP: ip}}
 
+	if st.stage == stageStarting {
+		return f.pendingStatus(pod, st, s)
+	}
 	done := st.stage == stageDone
 	ready := st.ready && !done
 	readySince := started
@@ -123,6 +126,35 @@ func (f *Fleet) podStatus(pod *corev1.Pod, st *podState, now time.Time) corev1.P
 				}}
 			}
 		}
+		s.ContainerStatuses = append(s.ContainerStatuses, cs)
+	}
+	return s
+}
+
+// pendingStatus is the status of a pod whose containers are being
+// created: Pending, no IP yet, containers waiting in ContainerCreating.
+func (f *Fleet) pendingStatus(pod *corev1.Pod, st *podState, s corev1.PodStatus) corev1.PodStatus {
+	seen := metav1.NewTime(time.Unix(0, st.seen))
+	s.Phase, s.PodIP, s.PodIPs, s.StartTime = corev1.PodPending, "", nil, &seen
+	for _, c := range pod.Status.Conditions {
+		if !ownedPodConditions[c.Type] {
+			s.Conditions = append(s.Conditions, c)
+		}
+	}
+	notReady := func(t corev1.PodConditionType, reason string) corev1.PodCondition {
+		return corev1.PodCondition{Type: t, Status: corev1.ConditionFalse, LastTransitionTime: seen, Reason: reason}
+	}
+	s.Conditions = append(s.Conditions,
+		notReady(corev1.PodReadyToStartContainers, ""),
+		corev1.PodCondition{Type: corev1.PodInitialized, Status: corev1.ConditionTrue, LastTransitionTime: seen},
+		notReady(corev1.ContainersReady, "ContainersNotReady"),
+		notReady(corev1.PodReady, "ContainersNotReady"),
+	)
+	for _, c := range pod.Spec.Containers {
+		cs := containerStatus(pod, c, st)
+		cs.ContainerID = ""
+		cs.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ContainerCreating"}}
+		cs.Started = ptr.To(false)
 		s.ContainerStatuses = append(s.ContainerStatuses, cs)
 	}
 	return s
