@@ -35,7 +35,8 @@ func TestFleetInCluster(t *testing.T) {
 	runScheduler(t, env)
 	fleet, _ := startFleet(t, env, hollownode.Config{
 		Count: 5, LeaseRenewInterval: time.Second, LeaseDuration: 4 * time.Second,
-		Pods: hollownode.PodProfile{JobRunDuration: time.Second},
+		// Pending (ContainerCreating) first, then Running, as a kubelet.
+		Pods: hollownode.PodProfile{JobRunDuration: time.Second, PendingStatus: true},
 	})
 	ctx := context.Background()
 	ns := env.Namespace(t, "apps")

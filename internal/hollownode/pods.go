@@ -115,10 +115,11 @@ func (f *Fleet) syncPod(ctx context.Context, key string) error {
 			st.ip = ip
 		}
 		f.startContainers(pod, st, now.UnixNano())
+		st.stage = stageRunning
 		if err := f.writePodStatus(ctx, pod, st, now); err != nil {
+			st.stage = stageStarting
 			return err
 		}
-		st.stage = stageRunning
 		f.m.podStart.Observe(time.Duration(now.UnixNano() - st.seen).Seconds())
 		f.m.runningPods.Inc()
 		f.scheduleNext(key, st, now)
