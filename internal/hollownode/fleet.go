@@ -65,6 +65,10 @@ type Fleet struct {
 
 	podsMu sync.Mutex
 	pods   map[string]*podState // guarded by podsMu; by namespace/name
+	// seen is when the informer first delivered a pending pod not yet
+	// synced, so start latency counts the time it waited in the queue;
+	// guarded by podsMu, emptied as pods are synced.
+	seen map[string]int64
 
 	started    time.Time // set by Run before any worker starts
 	registered atomic.Int64
@@ -82,7 +86,7 @@ func New(cfg Config) (*Fleet, error) {
 	}
 	f := &Fleet{
 		cfg: cfg, log: cfg.Logger.With("component", "hollow-nodes"), clock: cfg.Clock,
-		byName: make(map[string]*node, cfg.Count), pods: map[string]*podState{},
+		byName: make(map[string]*node, cfg.Count), pods: map[string]*podState{}, seen: map[string]int64{},
 		ready: make(chan struct{}),
 	}
 	f.clusterNet = netip.MustParsePrefix(cfg.ClusterCIDR).Masked()
@@ -334,9 +338,19 @@ func (f *Fleet) onPod(obj any) {
 		return
 	}
 	key, err := cache.MetaNamespaceKeyFunc(p)
-	if err == nil {
-		f.podQ.Add(key)
+	if err != nil {
+		return
 	}
+	if p.DeletionTimestamp == nil && (p.Status.Phase == corev1.PodPending || p.Status.Phase == "") {
+		f.podsMu.Lock()
+		if _, tracked := f.pods[key]; !tracked {
+			if _, ok := f.seen[key]; !ok {
+				f.seen[key] = f.clock.Now().UnixNano()
+			}
+		}
+		f.podsMu.Unlock()
+	}
+	f.podQ.Add(key)
 }
 
 // onPodDelete queues pods the fleet tracks, so their state is dropped.

@@ -90,7 +90,7 @@ func (f *Fleet) syncPod(ctx context.Context, key string) error {
 			f.scheduleNext(key, st, now)
 			return nil
 		}
-		st.seen = now.UnixNano()
+		st.seen = f.takeSeen(key, now)
 		st.startAt = now.Add(f.startLatency(pod)).UnixNano()
 		st.stage = stageStarting
 		if f.cfg.Pods.PendingStatus && st.startAt > now.UnixNano() {
@@ -120,7 +120,7 @@ func (f *Fleet) syncPod(ctx context.Context, key string) error {
 			st.stage = stageStarting
 			return err
 		}
-		f.m.podStart.Observe(time.Duration(now.UnixNano() - st.seen).Seconds())
+		f.m.podStart.Observe(time.Duration(f.clock.Now().UnixNano() - st.seen).Seconds())
 		f.m.runningPods.Inc()
 		f.scheduleNext(key, st, now)
 		return nil
@@ -293,11 +293,24 @@ func (f *Fleet) podState(key string, pod *corev1.Pod, n *node) *podState {
 	return st
 }
 
+// takeSeen is when the informer first delivered the pod with key, or now.
+func (f *Fleet) takeSeen(key string, now time.Time) int64 {
+	f.podsMu.Lock()
+	defer f.podsMu.Unlock()
+	t, ok := f.seen[key]
+	if !ok {
+		return now.UnixNano()
+	}
+	delete(f.seen, key)
+	return t
+}
+
 // forgetPod drops the state of a pod that is gone.
 func (f *Fleet) forgetPod(key string) {
 	f.podsMu.Lock()
 	st := f.pods[key]
 	delete(f.pods, key)
+	delete(f.seen, key)
 	f.podsMu.Unlock()
 	if st != nil && st.stage != stageDone {
 		f.finish(st)
