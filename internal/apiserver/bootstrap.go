@@ -162,7 +162,7 @@ func (s *Server) startAuthorizer(ctx context.Context) error {
 	if rr, ok := rbac.(auth.RuleResolver); ok {
 		s.ruleResolver.Store(rr)
 	}
-	s.authz = auth.NewUnionAuthorizer(auth.NewPrivilegedGroups(auth.GroupMasters), rbac)
+	s.authz.Store(&authorizerRef{auth.NewUnionAuthorizer(auth.NewPrivilegedGroups(auth.GroupMasters), rbac)})
 	s.rbacSynced.Store(true)
 	return nil
 }

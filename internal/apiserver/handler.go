@@ -145,7 +145,8 @@ func (s *Server) withAuthorization(next http.Handler) http.Handler {
 
 // authorize allows system:masters always and asks RBAC otherwise.
 func (s *Server) authorize(ctx context.Context, a auth.Attributes) (bool, string, error) {
-	if s.authz == nil {
+	ref := s.authz.Load()
+	if ref == nil {
 		for _, g := range a.User.Groups {
 			if g == auth.GroupMasters {
 				return true, "", nil
@@ -153,8 +154,11 @@ func (s *Server) authorize(ctx context.Context, a auth.Attributes) (bool, string
 		}
 		return false, "", nil
 	}
-	return s.authz.Authorize(ctx, a)
+	return ref.Authorizer.Authorize(ctx, a)
 }
+
+// authorizerRef boxes the authorizer so it can be swapped atomically.
+type authorizerRef struct{ auth.Authorizer }
 
 // withInFlightLimit answers 429 when too many requests run at once;
 // watches are long-running and not counted, as upstream.

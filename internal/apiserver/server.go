@@ -155,7 +155,7 @@ type Server struct {
 	caches map[string]*cacher.Cacher
 
 	authn        auth.Authenticator
-	authz        auth.Authorizer
+	authz        atomic.Pointer[authorizerRef] // set once RBAC has synced; read by every request
 	rbacSynced   atomic.Bool
 	ruleResolver atomic.Value // auth.RuleResolver once RBAC has synced
 	tokens       *auth.TokenIssuer
