@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,21 +161,24 @@ func (s *Server) authorize(ctx context.Context, a auth.Attributes) (bool, string
 // authorizerRef boxes the authorizer so it can be swapped atomically.
 type authorizerRef struct{ auth.Authorizer }
 
-// withInFlightLimit answers 429 when too many requests run at once;
-// watches are long-running and not counted, as upstream.
+// withInFlightLimit bounds concurrent requests per kind (read-only,
+// mutating); a request over the limit waits in a bounded queue for up to
+// InFlightQueueWait and gets 429 only when the queue is full or the wait
+// runs out. Watches are long-running and not counted, as upstream.
 func (s *Server) withInFlightLimit(next http.Handler) http.Handler {
-	readOnly := make(chan struct{}, s.cfg.MaxRequestsInFlight)
-	mutating := make(chan struct{}, s.cfg.MaxMutatingRequestsInFlight)
+	queue := s.cfg.InFlightQueueLength
+	readOnly := newSeatLimiter(s.cfg.MaxRequestsInFlight, queue, s.cfg.InFlightQueueWait, s.metrics.inqueue.WithLabelValues("readOnly"))
+	mutating := newSeatLimiter(s.cfg.MaxMutatingRequestsInFlight, queue, s.cfg.InFlightQueueWait, s.metrics.inqueue.WithLabelValues("mutating"))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := infoFrom(r.Context())
 		if ri.Verb == "watch" || strings.HasPrefix(r.URL.Path, "/debug/pprof") {
 			next.ServeHTTP(w, r)
 			return
 		}
-		sem, kind := readOnly, "readOnly"
+		lim, kind := readOnly, "readOnly"
 		switch r.Method {
 		case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
-			sem, kind = mutating, "mutating"
+			lim, kind = mutating, "mutating"
 		}
 		u := userFrom(r.Context())
 		for _, g := range u.Groups {
@@ -183,15 +187,17 @@ func (s *Server) withInFlightLimit(next http.Handler) http.Handler {
 				return
 			}
 		}
-		select {
-		case sem <- struct{}{}:
-			s.metrics.inflight.WithLabelValues(kind).Inc()
-			defer func() { <-sem; s.metrics.inflight.WithLabelValues(kind).Dec() }()
-			next.ServeHTTP(w, r)
-		default:
-			e := apierrors.NewTooManyRequests("Too many requests, please try again later.", 1)
-			s.writeError(w, r, e)
+		queued, err := lim.acquire(r.Context())
+		if queued {
+			s.metrics.queued.WithLabelValues(kind, strconv.FormatBool(err == nil)).Inc()
 		}
+		if err != nil {
+			s.writeError(w, r, apierrors.NewTooManyRequests("Too many requests, please try again later.", 1))
+			return
+		}
+		s.metrics.inflight.WithLabelValues(kind).Inc()
+		defer func() { lim.release(); s.metrics.inflight.WithLabelValues(kind).Dec() }()
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -16,6 +16,8 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
 	inflight    *prometheus.GaugeVec
+	inqueue     *prometheus.GaugeVec
+	queued      *prometheus.CounterVec
 	watchers    *prometheus.GaugeVec
 	watchEvents *prometheus.CounterVec
 	objects     *prometheus.GaugeVec
@@ -43,6 +45,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "apiserver_current_inflight_requests",
 			Help: "Maximal number of currently used inflight request limit of this apiserver per request kind in last second.",
 		}, []string{"request_kind"}),
+		inqueue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "apiserver_current_inqueue_requests",
+			Help: "Maximal number of queued requests in this apiserver per request kind in last second.",
+		}, []string{"request_kind"}),
+		queued: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "apiserver_inflight_queued_requests_total",
+			Help: "Requests that waited for an in-flight seat, by request kind and whether they got one.",
+		}, []string{"request_kind", "admitted"}),
 		watchers: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "apiserver_registered_watchers",
 			Help: "Number of currently registered watchers for a given resource.",
@@ -57,7 +67,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"resource"}),
 		clients: map[string]bool{},
 	}
-	reg.MustRegister(m.requests, m.latency, m.inflight, m.watchers, m.watchEvents, m.objects)
+	reg.MustRegister(m.requests, m.latency, m.inflight, m.inqueue, m.queued, m.watchers, m.watchEvents, m.objects)
 	return m
 }
 

@@ -65,8 +65,14 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// MaxRequestsInFlight limits concurrent non-mutating requests (default
 	// 400); MaxMutatingRequestsInFlight mutating ones (default 200). Long
-	// running requests (watch) are not counted. Over the limit: 429.
+	// running requests (watch) are not counted. Over the limit a request
+	// queues (below); 429 when it cannot.
 	MaxRequestsInFlight, MaxMutatingRequestsInFlight int
+	// InFlightQueueLength bounds how many requests of each kind may wait
+	// for a seat (default 2000); InFlightQueueWait how long each waits
+	// (default 10s) before it gets 429 with Retry-After 1 s.
+	InFlightQueueLength int
+	InFlightQueueWait   time.Duration
 	// MaxRequestBodyBytes caps request bodies; default 3 MiB (413 above).
 	MaxRequestBodyBytes int64
 	// Version is what /version reports; default the k8s.io/api version.
@@ -104,6 +110,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxMutatingRequestsInFlight == 0 {
 		c.MaxMutatingRequestsInFlight = 200
+	}
+	if c.InFlightQueueLength == 0 {
+		c.InFlightQueueLength = 2000
+	}
+	if c.InFlightQueueWait == 0 {
+		c.InFlightQueueWait = 10 * time.Second
 	}
 	if c.MaxRequestBodyBytes == 0 {
 		c.MaxRequestBodyBytes = 3 << 20
