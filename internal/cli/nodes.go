@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/yaml"
 
+	"kplane/internal/componentserver"
 	"kplane/internal/controlplane"
 	"kplane/internal/hollownode"
 )
@@ -266,16 +267,25 @@ func runFleet(ctx context.Context, cfg hollownode.Config, address string, out io
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if address != "" {
-		ln, err := net.Listen("tcp", address)
-		if err != nil {
-			return fmt.Errorf("hollow nodes: listen: %w", err)
+		// HTTPS with delegated authn/authz, as every kplane endpoint:
+		// /healthz open, /metrics and /faults for users RBAC allows
+		// (get/post on the non-resource URL).
+		gatherer := fleet.Gatherer()
+		if gatherer == nil {
+			gatherer = prometheus.NewRegistry()
 		}
-		srv := &http.Server{Handler: fleet.Handler(), ReadHeaderTimeout: 10 * time.Second}
-		fmt.Fprintf(out, "hollow nodes serve /healthz, /metrics and /faults on http://%s\n", ln.Addr())
-		wg.Go(func() { _ = srv.Serve(ln) })
+		srv, err := componentserver.New(componentserver.Config{
+			Name: "hollow-nodes", Address: address, RESTConfig: cfg.RESTConfig, Gatherer: gatherer,
+			Ready: fleet.Ready(), Logger: cfg.Logger, Protected: map[string]http.Handler{"/faults": fleet.FaultsHandler()},
+		})
+		if err != nil {
+			return fmt.Errorf("hollow nodes: %w", err)
+		}
+		fmt.Fprintf(out, "hollow nodes serve /healthz, /metrics and /faults on https://%s\n", srv.Addr())
 		wg.Go(func() {
-			<-ctx.Done()
-			_ = srv.Close()
+			if err := srv.Run(ctx); err != nil {
+				fmt.Fprintf(out, "hollow nodes server: %v\n", err)
+			}
 		})
 	}
 	start := time.Now()

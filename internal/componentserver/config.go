@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,6 +26,10 @@ type Config struct {
 	RESTConfig *rest.Config
 	// Gatherer is what /metrics exposes (required).
 	Gatherer prometheus.Gatherer
+	// Protected are extra endpoints by path pattern (http.ServeMux syntax),
+	// served to authenticated users whom a SubjectAccessReview allows the
+	// request's verb on the path, like /metrics. Default none.
+	Protected map[string]http.Handler
 	// Ready is closed once the component is ready; /readyz fails until
 	// then. Default nil: always ready.
 	Ready <-chan struct{}

@@ -123,6 +123,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("/debug/pprof/profile", s.protect(http.HandlerFunc(pprof.Profile)))
 	mux.Handle("/debug/pprof/symbol", s.protect(http.HandlerFunc(pprof.Symbol)))
 	mux.Handle("/debug/pprof/trace", s.protect(http.HandlerFunc(pprof.Trace)))
+	for pattern, h := range s.cfg.Protected {
+		mux.Handle(pattern, s.protect(h))
+	}
 	return mux
 }
 

@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Handler serves the fleet over HTTP for operators and tests:
+// Handler serves the fleet over plain HTTP without authentication, for
+// in-process tests; the CLI serves the same endpoints over HTTPS with
+// delegated auth (FaultsHandler behind componentserver):
 //
 //	GET  /healthz              ok once every node is registered
 //	GET  /metrics              the fleet's metrics (when its registry gathers)
@@ -29,6 +32,16 @@ func (f *Fleet) Handler() http.Handler {
 	if f.gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(f.gatherer, promhttp.HandlerOpts{}))
 	}
+	faults := f.FaultsHandler()
+	mux.Handle("/faults", faults)
+	return mux
+}
+
+// FaultsHandler serves GET and POST /faults alone, for a server that
+// authenticates and authorizes operators before it (the CLI mounts it
+// behind componentserver's delegated auth).
+func (f *Fleet) FaultsHandler() http.Handler {
+	mux := http.NewServeMux()
 	mux.HandleFunc("GET /faults", func(w http.ResponseWriter, _ *http.Request) {
 		out := map[string]string{}
 		for _, n := range f.nodes {
@@ -60,3 +73,7 @@ func (f *Fleet) Handler() http.Handler {
 	})
 	return mux
 }
+
+// Gatherer is the registry the fleet's metrics are in when it gathers
+// (nil otherwise).
+func (f *Fleet) Gatherer() prometheus.Gatherer { return f.gatherer }

@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"crypto/tls"
 	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 )
 
 // hollowGrace is the node monitor grace period of the hollow node test:
@@ -108,7 +112,7 @@ func TestHollowNodes(t *testing.T) {
 		p := startProc(t, "kplane nodes", "nodes", "--kubeconfig", s.kubeconfig, "--count", "3",
 			"--name-prefix", "ext-", "--first-index", "1000", "--node-labels", "fleet=ext",
 			"--node-lease-renew-interval", "2s", "--node-lease-duration", hollowGrace, "--address", "127.0.0.1:0")
-		addr := p.waitOutput(t, regexp.MustCompile(`/faults on (http://\S+)`), startTimeout)[1]
+		addr := p.waitOutput(t, regexp.MustCompile(`/faults on (https://\S+)`), startTimeout)[1]
 		p.waitOutput(t, regexp.MustCompile(`3 hollow nodes ready`), startTimeout)
 		waitKubectl(t, k, "3 Ready external nodes", func(out string) bool {
 			return strings.Count(out, " Ready ") == 3
@@ -123,7 +127,30 @@ func TestHollowNodes(t *testing.T) {
 			}
 		}
 
-		resp, err := http.Post(addr+"/faults?node=ext-1001&fault=stop-heartbeats", "", nil)
+		// The fault endpoint is HTTPS behind delegated auth: anonymous is
+		// refused, the cluster admin's client certificate is allowed.
+		faultURL := addr + "/faults?node=ext-1001&fault=stop-heartbeats"
+		anon := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} // self-signed serving cert, as upstream components
+		resp, err := anon.Post(faultURL, "", nil)
+		if err != nil {
+			t.Fatalf("anonymous fault request: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("anonymous fault request: %s, want 401 or 403", resp.Status)
+		}
+		rc, err := clientcmd.BuildConfigFromFlags("", s.kubeconfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tlsCfg, err := rest.TLSConfigFor(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tlsCfg.RootCAs, tlsCfg.InsecureSkipVerify = nil, true
+		admin := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
+		resp, err = admin.Post(faultURL, "", nil)
 		if err != nil {
 			t.Fatalf("inject fault: %v", err)
 		}
