@@ -1,6 +1,7 @@
 package interpod
 
 import (
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -100,6 +101,12 @@ type labelKV struct{ k, v string }
 type nsIndex struct {
 	all     map[*podEntry]struct{}
 	byLabel map[labelKV]map[*podEntry]struct{}
+	// live counts, per label and node, the indexed pods that are not
+	// terminating: topology spreading's per-node matches for a one-label
+	// selector (every ReplicaSet's default spreading), kept up to date on
+	// add and remove so a cycle copies them instead of walking every pod of
+	// the group, which grew the cycle with the cluster's pod count.
+	live map[labelKV]map[*corev1.Node]int64
 }
 
 // termGroup aggregates identical terms of existing pods (same namespace,
@@ -130,6 +137,20 @@ func (x *Index) sync(nodes []Node) {
 		if !hasGen && i < len(x.slots) && !x.slots[i].hasGen && x.slots[i].node == node && samePods(x.slots[i].pods, pods) {
 			continue
 		}
+		if i < len(x.slots) && node != nil && x.slots[i].node == node {
+			// Same node, changed pods: re-index only the positions whose
+			// pod changed (a bind appends one, a confirmation swaps one),
+			// not every pod on the node.
+			sl := &x.slots[i]
+			sl.gen, sl.hasGen = gen, hasGen
+			x.resync(sl, node, pods)
+			if !hasGen {
+				sl.pods = append(sl.pods[:0], pods...)
+			} else {
+				sl.pods = sl.pods[:0]
+			}
+			continue
+		}
 		if i >= len(x.slots) || x.slots[i].node != node {
 			x.nodeGen++
 		}
@@ -158,6 +179,27 @@ func (x *Index) sync(nodes []Node) {
 	x.slots = x.slots[:len(nodes)]
 }
 
+// resync brings sl's entries, which follow the order of the pods they were
+// built from, in line with pods on the same node by position. Caller holds
+// mu.
+func (x *Index) resync(sl *slot, node *corev1.Node, pods []*corev1.Pod) {
+	n := min(len(sl.entries), len(pods))
+	for j := range n {
+		if sl.entries[j].pod != pods[j] {
+			x.remove(sl.entries[j])
+			sl.entries[j] = x.add(pods[j], node)
+		}
+	}
+	for _, e := range sl.entries[n:] {
+		x.remove(e)
+	}
+	clear(sl.entries[n:])
+	sl.entries = sl.entries[:n]
+	for _, p := range pods[n:] {
+		sl.entries = append(sl.entries, x.add(p, node))
+	}
+}
+
 func samePods(a, b []*corev1.Pod) bool {
 	if len(a) != len(b) {
 		return false
@@ -184,7 +226,8 @@ func (x *Index) add(p *corev1.Pod, node *corev1.Node) *podEntry {
 	e := &podEntry{pod: p, node: node}
 	ni := x.ns[p.Namespace]
 	if ni == nil {
-		ni = &nsIndex{all: map[*podEntry]struct{}{}, byLabel: map[labelKV]map[*podEntry]struct{}{}}
+		ni = &nsIndex{all: map[*podEntry]struct{}{}, byLabel: map[labelKV]map[*podEntry]struct{}{},
+			live: map[labelKV]map[*corev1.Node]int64{}}
 		x.ns[p.Namespace] = ni
 	}
 	ni.all[e] = struct{}{}
@@ -195,6 +238,14 @@ func (x *Index) add(p *corev1.Pod, node *corev1.Node) *podEntry {
 			ni.byLabel[labelKV{k, v}] = set
 		}
 		set[e] = struct{}{}
+		if p.DeletionTimestamp == nil {
+			lc := ni.live[labelKV{k, v}]
+			if lc == nil {
+				lc = map[*corev1.Node]int64{}
+				ni.live[labelKV{k, v}] = lc
+			}
+			lc[node]++
+		}
 	}
 	a := p.Spec.Affinity
 	if a == nil {
@@ -242,6 +293,16 @@ func (x *Index) remove(e *podEntry) {
 				delete(set, e)
 				if len(set) == 0 {
 					delete(ni.byLabel, labelKV{k, v})
+				}
+			}
+			if e.pod.DeletionTimestamp == nil {
+				if lc := ni.live[labelKV{k, v}]; lc != nil {
+					if lc[e.node]--; lc[e.node] <= 0 {
+						delete(lc, e.node)
+					}
+					if len(lc) == 0 {
+						delete(ni.live, labelKV{k, v})
+					}
 				}
 			}
 		}
@@ -343,6 +404,35 @@ func (x *Index) eachCandidate(ns string, sel *selector, fn func(e *podEntry, exa
 	for e := range ni.all {
 		fn(e, exact)
 	}
+}
+
+// liveCounts returns a fresh map of the non-terminating pods in namespace
+// ns matching sel per node, and true, when sel is a single In requirement
+// (the per-label counts answer it exactly); otherwise nil and false.
+// Caller holds mu.
+func (x *Index) liveCounts(ns string, sel *selector) (map[*corev1.Node]int64, bool) {
+	if sel.nothing || len(sel.reqs) != 1 || sel.reqs[0].op != metav1.LabelSelectorOpIn {
+		return nil, false
+	}
+	r := &sel.reqs[0]
+	ni := x.ns[ns]
+	if ni == nil {
+		return map[*corev1.Node]int64{}, true
+	}
+	if len(r.values) == 1 {
+		if lc := ni.live[labelKV{r.key, r.values[0]}]; lc != nil {
+			return maps.Clone(lc), true
+		}
+		return map[*corev1.Node]int64{}, true
+	}
+	m := map[*corev1.Node]int64{}
+	// A pod has one value per key, so the postings are disjoint.
+	for _, v := range r.values {
+		for n, c := range ni.live[labelKV{r.key, v}] {
+			m[n] += c
+		}
+	}
+	return m, true
 }
 
 // eachNamespace calls fn for every indexed namespace term t selects.

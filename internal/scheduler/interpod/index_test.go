@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // TestIndexFollowsSnapshotChanges reuses one Index across cycles while pods
@@ -119,4 +120,64 @@ func TestIndexUsesGenerations(t *testing.T) {
 	check("pod added without a generation bump is not seen", "fits")
 	n1.gen++
 	check("generation bumped", ReasonAntiAffinityRulesNotMatch)
+}
+
+// TestIndexedSpreadCountsFollowChanges checks the index's per-label live
+// counts, which answer one-label selectors (default spreading of
+// ReplicaSet pods) without walking the group's pods, against a fresh scan
+// while pods are added, start terminating, move and leave, and for a
+// multi-value In selector and pods of another namespace.
+func TestIndexedSpreadCountsFollowChanges(t *testing.T) {
+	def := owned(web("p"), "ReplicaSet")
+	hard := withSpread(web("q"), hostKey, 1, corev1.DoNotSchedule, sel("app", "web"))
+	in := withSpread(web("r"), zoneKey, 1, corev1.ScheduleAnyway, &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web", "db"}}}})
+	terminating := web("t")
+	terminating.DeletionTimestamp = &metav1.Time{}
+	n1, n2, n3 := mkNode("n1", "a"), mkNode("n2", "b"), mkNode("n3", "a")
+	steps := []struct {
+		name  string
+		apply func()
+	}{
+		{name: "empty", apply: func() {}},
+		{name: "web pods", apply: func() {
+			n1.pods = []*corev1.Pod{web("w1"), web("w2")}
+			n2.pods = []*corev1.Pod{web("w3")}
+		}},
+		{name: "db and other namespace", apply: func() {
+			n3.pods = []*corev1.Pod{mkPod("default", "d1", "app", "db"), mkPod("other", "o1", "app", "web")}
+		}},
+		{name: "w2 terminating", apply: func() { n1.pods = []*corev1.Pod{web("w1"), terminating} }},
+		{name: "terminating pod gone, w3 moves", apply: func() {
+			n1.pods = []*corev1.Pod{web("w1")}
+			n2.pods = nil
+			n3.pods = append([]*corev1.Pod{web("w3")}, n3.pods...)
+		}},
+		{name: "all gone", apply: func() { n1.pods, n2.pods, n3.pods = nil, nil, nil }},
+	}
+	idx := NewIndex()
+	for _, st := range steps {
+		st.apply()
+		all := nodes(n1, n2, n3)
+		for _, pod := range []*corev1.Pod{def, hard, in} {
+			got, err := PreFilterSpreadWith(pod, all, Options{Index: idx})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := PreFilterSpread(pod, all)
+			got.PreScore(all)
+			want.PreScore(all)
+			for _, n := range all {
+				if g, w := fmtFilter(got.Filter(pod, n)), fmtFilter(want.Filter(pod, n)); g != w {
+					t.Fatalf("%s: filter %s on %s: index says %q, scan says %q", st.name, pod.Name, n.Node().Name, g, w)
+				}
+				if g, w := got.Score(pod, n), want.Score(pod, n); g != w {
+					t.Fatalf("%s: score %s on %s: index says %d, scan says %d", st.name, pod.Name, n.Node().Name, g, w)
+				}
+			}
+		}
+	}
+	if live := idx.ns["default"]; live != nil && len(live.live) != 0 {
+		t.Fatalf("live counts left after every pod left: %v", live.live)
+	}
 }

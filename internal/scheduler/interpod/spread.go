@@ -205,8 +205,12 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 		idx.sync(nodes)
 		perNode = make([]map[*corev1.Node]int64, len(s.sels))
 		for i := range s.sels {
-			m := map[*corev1.Node]int64{}
 			sel := &s.sels[i]
+			if m, ok := idx.liveCounts(s.pod.Namespace, sel); ok {
+				perNode[i] = m
+				continue
+			}
+			m := map[*corev1.Node]int64{}
 			if !sel.empty() {
 				idx.eachCandidate(s.pod.Namespace, sel, func(e *podEntry, exact bool) {
 					if e.pod.DeletionTimestamp == nil && (exact || sel.matches(e.pod.Labels)) {
