@@ -167,8 +167,10 @@ type authorizerRef struct{ auth.Authorizer }
 // runs out. Watches are long-running and not counted, as upstream.
 func (s *Server) withInFlightLimit(next http.Handler) http.Handler {
 	queue := s.cfg.InFlightQueueLength
-	readOnly := newSeatLimiter(s.cfg.MaxRequestsInFlight, queue, s.cfg.InFlightQueueWait, s.metrics.inqueue.WithLabelValues("readOnly"))
-	mutating := newSeatLimiter(s.cfg.MaxMutatingRequestsInFlight, queue, s.cfg.InFlightQueueWait, s.metrics.inqueue.WithLabelValues("mutating"))
+	readOnly := newSeatLimiter(s.cfg.MaxRequestsInFlight, queue, s.cfg.InFlightQueueWait,
+		s.metrics.inqueue.WithLabelValues("readOnly"), s.metrics.inflight.WithLabelValues("readOnly"))
+	mutating := newSeatLimiter(s.cfg.MaxMutatingRequestsInFlight, queue, s.cfg.InFlightQueueWait,
+		s.metrics.inqueue.WithLabelValues("mutating"), s.metrics.inflight.WithLabelValues("mutating"))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := infoFrom(r.Context())
 		if ri.Verb == "watch" || strings.HasPrefix(r.URL.Path, "/debug/pprof") {
@@ -195,8 +197,7 @@ func (s *Server) withInFlightLimit(next http.Handler) http.Handler {
 			s.writeError(w, r, apierrors.NewTooManyRequests("Too many requests, please try again later.", 1))
 			return
 		}
-		s.metrics.inflight.WithLabelValues(kind).Inc()
-		defer func() { lim.release(); s.metrics.inflight.WithLabelValues(kind).Dec() }()
+		defer lim.release()
 		next.ServeHTTP(w, r)
 	})
 }

@@ -26,10 +26,12 @@ type seatLimiter struct {
 	waiters chan struct{} // one token per queued request
 	wait    time.Duration
 	waiting prometheus.Gauge // requests queued now; may be nil
+	busy    prometheus.Gauge // seats taken now; may be nil
 }
 
-func newSeatLimiter(seats, queue int, wait time.Duration, waiting prometheus.Gauge) *seatLimiter {
-	return &seatLimiter{seats: make(chan struct{}, seats), waiters: make(chan struct{}, queue), wait: wait, waiting: waiting}
+// newSeatLimiter's gauges are resolved once here, not per request.
+func newSeatLimiter(seats, queue int, wait time.Duration, waiting, busy prometheus.Gauge) *seatLimiter {
+	return &seatLimiter{seats: make(chan struct{}, seats), waiters: make(chan struct{}, queue), wait: wait, waiting: waiting, busy: busy}
 }
 
 // acquire takes a seat, queueing if needed; queued reports whether it had
@@ -37,6 +39,7 @@ func newSeatLimiter(seats, queue int, wait time.Duration, waiting prometheus.Gau
 func (l *seatLimiter) acquire(ctx context.Context) (queued bool, err error) {
 	select {
 	case l.seats <- struct{}{}:
+		l.took()
 		return false, nil
 	default:
 	}
@@ -58,6 +61,7 @@ func (l *seatLimiter) acquire(ctx context.Context) (queued bool, err error) {
 	defer t.Stop()
 	select {
 	case l.seats <- struct{}{}:
+		l.took()
 		return true, nil
 	case <-t.C:
 		return true, errQueueTimeout
@@ -66,7 +70,18 @@ func (l *seatLimiter) acquire(ctx context.Context) (queued bool, err error) {
 	}
 }
 
-func (l *seatLimiter) release() { <-l.seats }
+func (l *seatLimiter) took() {
+	if l.busy != nil {
+		l.busy.Inc()
+	}
+}
+
+func (l *seatLimiter) release() {
+	<-l.seats
+	if l.busy != nil {
+		l.busy.Dec()
+	}
+}
 
 // queued is how many requests wait now.
 func (l *seatLimiter) queued() int { return len(l.waiters) }

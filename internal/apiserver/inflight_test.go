@@ -9,7 +9,7 @@ import (
 
 func TestSeatLimiter(t *testing.T) {
 	ctx := context.Background()
-	l := newSeatLimiter(1, 1, time.Hour, nil)
+	l := newSeatLimiter(1, 1, time.Hour, nil, nil)
 	if queued, err := l.acquire(ctx); err != nil || queued {
 		t.Fatalf("first acquire: queued %v, err %v", queued, err)
 	}
@@ -37,7 +37,7 @@ func TestSeatLimiter(t *testing.T) {
 	}
 
 	// A waiter gives up at its deadline, and when its request is cancelled.
-	short := newSeatLimiter(1, 4, 10*time.Millisecond, nil)
+	short := newSeatLimiter(1, 4, 10*time.Millisecond, nil, nil)
 	if _, err := short.acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestSeatLimiter(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	long := newSeatLimiter(1, 4, time.Hour, nil)
+	long := newSeatLimiter(1, 4, time.Hour, nil, nil)
 	if _, err := long.acquire(ctx); err != nil {
 		t.Fatal(err)
 	}
