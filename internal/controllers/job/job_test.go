@@ -11,7 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
 	"kplane/internal/controllers/controllertest"
@@ -72,21 +74,43 @@ func finish(ctx context.Context, t *testing.T, c kubernetes.Interface, p corev1.
 	}
 }
 
+// waitJob follows the job by watch from its current resourceVersion, so it
+// sees every state the job passes through even when the TTL controller
+// deletes it a moment after it finishes.
 func waitJob(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, name string, what string, ok func(*batchv1.Job) bool) *batchv1.Job {
 	t.Helper()
-	var got *batchv1.Job
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
-		j, err := c.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		got = j
-		return ok(j), nil
+	got, err := c.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("wait for job %s %s: %v", name, what, err)
+	}
+	if ok(got) {
+		return got
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	w, err := c.BatchV1().Jobs(ns).Watch(ctx, metav1.ListOptions{
+		FieldSelector:   fields.OneTermEqualSelector("metadata.name", name).String(),
+		ResourceVersion: got.ResourceVersion,
 	})
 	if err != nil {
-		t.Fatalf("wait for job %s %s: %v (status %+v)", name, what, err, got.Status)
+		t.Fatalf("watch job %s: %v", name, err)
 	}
-	return got
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		j, isJob := ev.Object.(*batchv1.Job)
+		if !isJob {
+			t.Fatalf("wait for job %s %s: unexpected %s event %+v", name, what, ev.Type, ev.Object)
+		}
+		got = j
+		if ev.Type == watch.Deleted {
+			break
+		}
+		if ok(j) {
+			return j
+		}
+	}
+	t.Fatalf("wait for job %s %s: not seen (last status %+v)", name, what, got.Status)
+	return nil
 }
 
 func condition(j *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
