@@ -1,7 +1,6 @@
 package interpod
 
 import (
-	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,14 +36,23 @@ type Index struct {
 	// invalidates domainCache (pod changes do not).
 	nodeGen     uint64
 	domainCache map[string]*domainSet
+	// sels holds live counts for the spreading selectors cycles asked
+	// about, found by key and, for upkeep, by selPostings; domKeys are the
+	// topology keys they count domains for; epoch orders their use.
+	sels        map[string]*selCounts
+	selPostings map[selPosting][]*selCounts
+	domKeys     []string
+	epoch       uint64
 }
 
 // domainSet is the topology domains of the nodes having every required key:
-// how many such nodes, and per wanted key the distinct values ("" for a
-// node lacking that key). It is shared and must not be modified.
+// how many such nodes (of all nodes), and per wanted key the distinct
+// values ("" for a node lacking that key). It is shared and must not be
+// modified.
 type domainSet struct {
 	gen    uint64
 	nodes  int64
+	all    int64
 	values []map[string]struct{}
 }
 
@@ -61,7 +69,11 @@ func (x *Index) domains(required, wanted []string) *domainSet {
 	}
 	for i := range x.slots {
 		n := x.slots[i].node
-		if n == nil || !hasKeys(n.Labels, required) {
+		if n == nil {
+			continue
+		}
+		d.all++
+		if !hasKeys(n.Labels, required) {
 			continue
 		}
 		d.nodes++
@@ -101,12 +113,6 @@ type labelKV struct{ k, v string }
 type nsIndex struct {
 	all     map[*podEntry]struct{}
 	byLabel map[labelKV]map[*podEntry]struct{}
-	// live counts, per label and node, the indexed pods that are not
-	// terminating: topology spreading's per-node matches for a one-label
-	// selector (every ReplicaSet's default spreading), kept up to date on
-	// add and remove so a cycle copies them instead of walking every pod of
-	// the group, which grew the cycle with the cluster's pod count.
-	live map[labelKV]map[*corev1.Node]int64
 }
 
 // termGroup aggregates identical terms of existing pods (same namespace,
@@ -226,8 +232,7 @@ func (x *Index) add(p *corev1.Pod, node *corev1.Node) *podEntry {
 	e := &podEntry{pod: p, node: node}
 	ni := x.ns[p.Namespace]
 	if ni == nil {
-		ni = &nsIndex{all: map[*podEntry]struct{}{}, byLabel: map[labelKV]map[*podEntry]struct{}{},
-			live: map[labelKV]map[*corev1.Node]int64{}}
+		ni = &nsIndex{all: map[*podEntry]struct{}{}, byLabel: map[labelKV]map[*podEntry]struct{}{}}
 		x.ns[p.Namespace] = ni
 	}
 	ni.all[e] = struct{}{}
@@ -238,15 +243,8 @@ func (x *Index) add(p *corev1.Pod, node *corev1.Node) *podEntry {
 			ni.byLabel[labelKV{k, v}] = set
 		}
 		set[e] = struct{}{}
-		if p.DeletionTimestamp == nil {
-			lc := ni.live[labelKV{k, v}]
-			if lc == nil {
-				lc = map[*corev1.Node]int64{}
-				ni.live[labelKV{k, v}] = lc
-			}
-			lc[node]++
-		}
 	}
+	x.countPod(p, node, 1)
 	a := p.Spec.Affinity
 	if a == nil {
 		return e
@@ -295,21 +293,12 @@ func (x *Index) remove(e *podEntry) {
 					delete(ni.byLabel, labelKV{k, v})
 				}
 			}
-			if e.pod.DeletionTimestamp == nil {
-				if lc := ni.live[labelKV{k, v}]; lc != nil {
-					if lc[e.node]--; lc[e.node] <= 0 {
-						delete(lc, e.node)
-					}
-					if len(lc) == 0 {
-						delete(ni.live, labelKV{k, v})
-					}
-				}
-			}
 		}
 		if len(ni.all) == 0 {
 			delete(x.ns, e.pod.Namespace)
 		}
 	}
+	x.countPod(e.pod, e.node, -1)
 	for _, g := range e.groups {
 		g.pods--
 		g.counts.add(e.node.Labels, g.term.TopologyKey, -1)
@@ -404,35 +393,6 @@ func (x *Index) eachCandidate(ns string, sel *selector, fn func(e *podEntry, exa
 	for e := range ni.all {
 		fn(e, exact)
 	}
-}
-
-// liveCounts returns a fresh map of the non-terminating pods in namespace
-// ns matching sel per node, and true, when sel is a single In requirement
-// (the per-label counts answer it exactly); otherwise nil and false.
-// Caller holds mu.
-func (x *Index) liveCounts(ns string, sel *selector) (map[*corev1.Node]int64, bool) {
-	if sel.nothing || len(sel.reqs) != 1 || sel.reqs[0].op != metav1.LabelSelectorOpIn {
-		return nil, false
-	}
-	r := &sel.reqs[0]
-	ni := x.ns[ns]
-	if ni == nil {
-		return map[*corev1.Node]int64{}, true
-	}
-	if len(r.values) == 1 {
-		if lc := ni.live[labelKV{r.key, r.values[0]}]; lc != nil {
-			return maps.Clone(lc), true
-		}
-		return map[*corev1.Node]int64{}, true
-	}
-	m := map[*corev1.Node]int64{}
-	// A pod has one value per key, so the postings are disjoint.
-	for _, v := range r.values {
-		for n, c := range ni.live[labelKV{r.key, v}] {
-			m[n] += c
-		}
-	}
-	return m, true
 }
 
 // eachNamespace calls fn for every indexed namespace term t selects.

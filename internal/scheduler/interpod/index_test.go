@@ -122,14 +122,19 @@ func TestIndexUsesGenerations(t *testing.T) {
 	check("generation bumped", ReasonAntiAffinityRulesNotMatch)
 }
 
-// TestIndexedSpreadCountsFollowChanges checks the index's per-label live
-// counts, which answer one-label selectors (default spreading of
-// ReplicaSet pods) without walking the group's pods, against a fresh scan
-// while pods are added, start terminating, move and leave, and for a
+// TestIndexedSpreadCountsFollowChanges checks the index's live selector
+// counts, which answer spreading selectors (default spreading of
+// ReplicaSet pods, one label or a Deployment's two) without walking the
+// group's pods, against a fresh scan while pods are added, start
+// terminating, move and leave, nodes change zone or lack one, and for a
 // multi-value In selector and pods of another namespace.
 func TestIndexedSpreadCountsFollowChanges(t *testing.T) {
 	def := owned(web("p"), "ReplicaSet")
+	deploy := owned(mkPod("default", "dp", "app", "web", "pod-template-hash", "h1"), "ReplicaSet")
 	hard := withSpread(web("q"), hostKey, 1, corev1.DoNotSchedule, sel("app", "web"))
+	zoneHard := withSpread(web("z"), zoneKey, 1, corev1.DoNotSchedule, sel("app", "web"))
+	zoneHard = withSpread(zoneHard, hostKey, 1, corev1.ScheduleAnyway, sel("app", "web"))
+	hashed := func(name string) *corev1.Pod { return mkPod("default", name, "app", "web", "pod-template-hash", "h1") }
 	in := withSpread(web("r"), zoneKey, 1, corev1.ScheduleAnyway, &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 		{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web", "db"}}}})
 	terminating := web("t")
@@ -153,13 +158,25 @@ func TestIndexedSpreadCountsFollowChanges(t *testing.T) {
 			n2.pods = nil
 			n3.pods = append([]*corev1.Pod{web("w3")}, n3.pods...)
 		}},
+		{name: "deployment pods", apply: func() {
+			n2.pods = []*corev1.Pod{hashed("h1"), hashed("h2"), mkPod("default", "h3", "app", "web", "pod-template-hash", "h0")}
+		}},
+		{name: "n3 moves to zone b", apply: func() {
+			n3 = &testNode{node: mkNode("n3", "b").node, pods: n3.pods}
+		}},
+		{name: "n2 loses its zone label", apply: func() {
+			n2 = &testNode{node: mkNode("n2", "").node, pods: n2.pods}
+		}},
+		{name: "n2 regains it", apply: func() {
+			n2 = &testNode{node: mkNode("n2", "c").node, pods: n2.pods}
+		}},
 		{name: "all gone", apply: func() { n1.pods, n2.pods, n3.pods = nil, nil, nil }},
 	}
 	idx := NewIndex()
 	for _, st := range steps {
 		st.apply()
 		all := nodes(n1, n2, n3)
-		for _, pod := range []*corev1.Pod{def, hard, in} {
+		for _, pod := range []*corev1.Pod{def, deploy, hard, zoneHard, in} {
 			got, err := PreFilterSpreadWith(pod, all, Options{Index: idx})
 			if err != nil {
 				t.Fatal(err)
@@ -177,7 +194,12 @@ func TestIndexedSpreadCountsFollowChanges(t *testing.T) {
 			}
 		}
 	}
-	if live := idx.ns["default"]; live != nil && len(live.live) != 0 {
-		t.Fatalf("live counts left after every pod left: %v", live.live)
+	if len(idx.sels) == 0 {
+		t.Fatal("no selector counts kept")
+	}
+	for key, sc := range idx.sels {
+		if len(sc.nodes) != 0 || len(sc.doms) != 0 {
+			t.Fatalf("selector %q counts left after every pod left: nodes %v domains %v", key, sc.nodes, sc.doms)
+		}
 	}
 }

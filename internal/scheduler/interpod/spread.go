@@ -1,6 +1,7 @@
 package interpod
 
 import (
+	"maps"
 	"math"
 
 	corev1 "k8s.io/api/core/v1"
@@ -204,27 +205,31 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 		idx.mu.Lock()
 		idx.sync(nodes)
 		perNode = make([]map[*corev1.Node]int64, len(s.sels))
+		live := make([]*selCounts, len(s.sels))
 		for i := range s.sels {
 			sel := &s.sels[i]
-			if m, ok := idx.liveCounts(s.pod.Namespace, sel); ok {
-				perNode[i] = m
+			if sel.empty() {
+				perNode[i] = map[*corev1.Node]int64{}
+				continue
+			}
+			if sc := idx.selectorCounts(s.pod.Namespace, sel); sc != nil {
+				live[i] = sc
+				perNode[i] = maps.Clone(sc.nodes)
 				continue
 			}
 			m := map[*corev1.Node]int64{}
-			if !sel.empty() {
-				idx.eachCandidate(s.pod.Namespace, sel, func(e *podEntry, exact bool) {
-					if e.pod.DeletionTimestamp == nil && (exact || sel.matches(e.pod.Labels)) {
-						m[e.node]++
-					}
-				})
-			}
+			idx.eachCandidate(s.pod.Namespace, sel, func(e *podEntry, exact bool) {
+				if e.pod.DeletionTimestamp == nil && (exact || sel.matches(e.pod.Labels)) {
+					m[e.node]++
+				}
+			})
 			perNode[i] = m
 		}
 		s.nodeCounts = perNode
 		// When no inclusion policy excludes nodes, domains depend only on
 		// the node set, which the index caches: no per-node loop at all.
 		if !needAff && !needTaints {
-			s.countFromIndex(idx, perNode, locals[0].hard, locals[0].soft)
+			s.countFromIndex(idx, perNode, live, locals[0].hard, locals[0].soft)
 			idx.mu.Unlock()
 			workers = 1
 			nodes = nil
@@ -301,8 +306,11 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 
 // countFromIndex fills hard and soft from per-node match counts and the
 // index's cached domains, for pods whose constraints exclude no node by
-// inclusion policy. Caller holds idx.mu.
-func (s *SpreadState) countFromIndex(idx *Index, perNode []map[*corev1.Node]int64, hard, soft []domainCounts) {
+// inclusion policy. A constraint over a domain key (zone, region) whose
+// selector has live counts reads them per domain, unless some node lacks a
+// key the constraint requires, which only a walk of the nodes can exclude.
+// Caller holds idx.mu.
+func (s *SpreadState) countFromIndex(idx *Index, perNode []map[*corev1.Node]int64, live []*selCounts, hard, soft []domainCounts) {
 	hardKeys := constraintKeys(s.hard)
 	var softReq []string
 	if s.requireAll {
@@ -311,28 +319,42 @@ func (s *SpreadState) countFromIndex(idx *Index, perNode []map[*corev1.Node]int6
 	hd := idx.domains(hardKeys, hardKeys)
 	sd := idx.domains(softReq, constraintKeys(s.soft))
 	for c := range s.hard {
-		s.hard[c].fromCounts(&hard[c], hd, perNode, hardKeys, c)
+		s.hard[c].fromCounts(idx, &hard[c], hd, perNode, live, hardKeys, c)
 	}
 	for c := range s.soft {
 		if s.soft[c].perNode {
 			soft[c].domains = sd.nodes
 			continue
 		}
-		s.soft[c].fromCounts(&soft[c], sd, perNode, softReq, c)
+		s.soft[c].fromCounts(idx, &soft[c], sd, perNode, live, softReq, c)
 	}
 }
 
-func (c *spreadConstraint) fromCounts(d *domainCounts, dom *domainSet, perNode []map[*corev1.Node]int64, required []string, i int) {
+func (c *spreadConstraint) fromCounts(idx *Index, d *domainCounts, dom *domainSet, perNode []map[*corev1.Node]int64, live []*selCounts, required []string, i int) {
+	if c.perNode {
+		for node, n := range perNode[c.selID] {
+			if n > 0 && hasKeys(node.Labels, required) {
+				d.counts[node.Labels[c.key]] += n
+			}
+		}
+		d.domains = dom.nodes
+		return
+	}
+	d.values = dom.values[i]
+	if sc := live[c.selID]; sc != nil && dom.nodes == dom.all {
+		idx.trackDomain(c.key)
+		for p, n := range sc.doms {
+			if p.key == c.key {
+				d.counts[p.value] = n
+			}
+		}
+		return
+	}
 	for node, n := range perNode[c.selID] {
 		if n > 0 && hasKeys(node.Labels, required) {
 			d.counts[node.Labels[c.key]] += n
 		}
 	}
-	if c.perNode {
-		d.domains = dom.nodes
-		return
-	}
-	d.values = dom.values[i]
 }
 
 func constraintKeys(cs []spreadConstraint) []string {
