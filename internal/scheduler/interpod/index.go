@@ -1,6 +1,8 @@
 package interpod
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,6 +45,7 @@ type Index struct {
 	selPostings map[selPosting][]*selCounts
 	domKeys     []string
 	epoch       uint64
+	eligCache   map[string]*eligibleNodes
 }
 
 // domainSet is the topology domains of the nodes having every required key:
@@ -410,4 +413,80 @@ func (x *Index) eachNamespace(t *affinityTerm, nsLabels NamespaceLabeler, fn fun
 			fn(ns)
 		}
 	}
+}
+
+// maxEligible bounds the cached node sets per nodeSelector; past it the
+// cache starts over.
+const maxEligible = 1024
+
+// eligibleNodes is the set of nodes a nodeSelector admits, for topology
+// spreading's nodeAffinityPolicy Honor, and the domains of those nodes per
+// required and wanted keys. It is rebuilt after node changes.
+type eligibleNodes struct {
+	key     string
+	gen     uint64
+	nodes   map[*corev1.Node]struct{}
+	domains map[string]*domainSet
+}
+
+// eligible returns the nodes matching nodeSelector. Caller holds mu.
+func (x *Index) eligible(nodeSelector map[string]string) *eligibleNodes {
+	keys := slices.Sorted(maps.Keys(nodeSelector))
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(nodeSelector[k])
+		b.WriteByte(1)
+	}
+	key := b.String()
+	if e := x.eligCache[key]; e != nil && e.gen == x.nodeGen {
+		return e
+	}
+	if x.eligCache == nil || len(x.eligCache) >= maxEligible {
+		x.eligCache = map[string]*eligibleNodes{}
+	}
+	e := &eligibleNodes{key: key, gen: x.nodeGen, nodes: map[*corev1.Node]struct{}{}, domains: map[string]*domainSet{}}
+	for i := range x.slots {
+		n := x.slots[i].node
+		if n == nil {
+			continue
+		}
+		ok := true
+		for k, v := range nodeSelector {
+			if got, has := n.Labels[k]; !has || got != v {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			e.nodes[n] = struct{}{}
+		}
+	}
+	x.eligCache[key] = e
+	return e
+}
+
+// eligibleDomains is domains restricted to e's nodes. Caller holds mu.
+func (x *Index) eligibleDomains(e *eligibleNodes, required, wanted []string) *domainSet {
+	key := strings.Join(required, "\x00") + "\x01" + strings.Join(wanted, "\x00")
+	if d := e.domains[key]; d != nil {
+		return d
+	}
+	d := &domainSet{gen: e.gen, values: make([]map[string]struct{}, len(wanted))}
+	for i := range d.values {
+		d.values[i] = map[string]struct{}{}
+	}
+	for n := range e.nodes {
+		d.all++
+		if !hasKeys(n.Labels, required) {
+			continue
+		}
+		d.nodes++
+		for j, k := range wanted {
+			d.values[j][n.Labels[k]] = struct{}{}
+		}
+	}
+	e.domains[key] = d
+	return d
 }

@@ -134,6 +134,16 @@ func TestIndexedSpreadCountsFollowChanges(t *testing.T) {
 	hard := withSpread(web("q"), hostKey, 1, corev1.DoNotSchedule, sel("app", "web"))
 	zoneHard := withSpread(web("z"), zoneKey, 1, corev1.DoNotSchedule, sel("app", "web"))
 	zoneHard = withSpread(zoneHard, hostKey, 1, corev1.ScheduleAnyway, sel("app", "web"))
+	inZoneA := func(p *corev1.Pod) *corev1.Pod {
+		p.Spec.NodeSelector = map[string]string{zoneKey: "a"}
+		return p
+	}
+	selDef := inZoneA(owned(web("sd"), "ReplicaSet"))
+	selHard := inZoneA(withSpread(web("sh"), hostKey, 1, corev1.DoNotSchedule, sel("app", "web")))
+	selHard = withSpread(selHard, zoneKey, 1, corev1.DoNotSchedule, sel("app", "web"))
+	ignore := corev1.NodeInclusionPolicyIgnore
+	selIgnore := inZoneA(withSpread(web("si"), zoneKey, 1, corev1.DoNotSchedule, sel("app", "web")))
+	selIgnore.Spec.TopologySpreadConstraints[0].NodeAffinityPolicy = &ignore
 	hashed := func(name string) *corev1.Pod { return mkPod("default", name, "app", "web", "pod-template-hash", "h1") }
 	in := withSpread(web("r"), zoneKey, 1, corev1.ScheduleAnyway, &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
 		{Key: "app", Operator: metav1.LabelSelectorOpIn, Values: []string{"web", "db"}}}})
@@ -176,7 +186,7 @@ func TestIndexedSpreadCountsFollowChanges(t *testing.T) {
 	for _, st := range steps {
 		st.apply()
 		all := nodes(n1, n2, n3)
-		for _, pod := range []*corev1.Pod{def, deploy, hard, zoneHard, in} {
+		for _, pod := range []*corev1.Pod{def, deploy, hard, zoneHard, in, selDef, selHard, selIgnore} {
 			got, err := PreFilterSpreadWith(pod, all, Options{Index: idx})
 			if err != nil {
 				t.Fatal(err)

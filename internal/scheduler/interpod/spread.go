@@ -228,8 +228,15 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 		s.nodeCounts = perNode
 		// When no inclusion policy excludes nodes, domains depend only on
 		// the node set, which the index caches: no per-node loop at all.
-		if !needAff && !needTaints {
-			s.countFromIndex(idx, perNode, live, locals[0].hard, locals[0].soft)
+		// A nodeSelector (no required affinity terms) narrows the eligible
+		// nodes to a set the index caches per selector, so it takes the
+		// same path; affinity terms and taint policies walk the nodes.
+		if !needTaints && (!needAff || !s.na.hasTerms) {
+			var elig *eligibleNodes
+			if needAff {
+				elig = idx.eligible(s.na.nodeSelector)
+			}
+			s.countFromIndex(idx, perNode, live, elig, locals[0].hard, locals[0].soft)
 			idx.mu.Unlock()
 			workers = 1
 			nodes = nil
@@ -306,11 +313,12 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 
 // countFromIndex fills hard and soft from per-node match counts and the
 // index's cached domains, for pods whose constraints exclude no node by
-// inclusion policy. A constraint over a domain key (zone, region) whose
-// selector has live counts reads them per domain, unless some node lacks a
-// key the constraint requires, which only a walk of the nodes can exclude.
-// Caller holds idx.mu.
-func (s *SpreadState) countFromIndex(idx *Index, perNode []map[*corev1.Node]int64, live []*selCounts, hard, soft []domainCounts) {
+// taint policy and, by node affinity policy, at most the nodes outside elig
+// (nil: none). A constraint over a domain key (zone, region) whose selector
+// has live counts reads them per domain, unless some node lacks a key the
+// constraint requires or elig applies, which only a walk of the matching
+// nodes can honour. Caller holds idx.mu.
+func (s *SpreadState) countFromIndex(idx *Index, perNode []map[*corev1.Node]int64, live []*selCounts, elig *eligibleNodes, hard, soft []domainCounts) {
 	hardKeys := constraintKeys(s.hard)
 	var softReq []string
 	if s.requireAll {
@@ -319,41 +327,54 @@ func (s *SpreadState) countFromIndex(idx *Index, perNode []map[*corev1.Node]int6
 	hd := idx.domains(hardKeys, hardKeys)
 	sd := idx.domains(softReq, constraintKeys(s.soft))
 	for c := range s.hard {
-		s.hard[c].fromCounts(idx, &hard[c], hd, perNode, live, hardKeys, c)
+		dom, e := hd, (*eligibleNodes)(nil)
+		if elig != nil && s.hard[c].honorAff {
+			dom, e = idx.eligibleDomains(elig, hardKeys, hardKeys), elig
+		}
+		s.hard[c].fromCounts(idx, &hard[c], dom, perNode, live, e, hardKeys, c)
 	}
 	for c := range s.soft {
 		if s.soft[c].perNode {
 			soft[c].domains = sd.nodes
 			continue
 		}
-		s.soft[c].fromCounts(idx, &soft[c], sd, perNode, live, softReq, c)
+		var e *eligibleNodes
+		if s.soft[c].honorAff {
+			e = elig
+		}
+		s.soft[c].fromCounts(idx, &soft[c], sd, perNode, live, e, softReq, c)
 	}
 }
 
-func (c *spreadConstraint) fromCounts(idx *Index, d *domainCounts, dom *domainSet, perNode []map[*corev1.Node]int64, live []*selCounts, required []string, i int) {
-	if c.perNode {
-		for node, n := range perNode[c.selID] {
-			if n > 0 && hasKeys(node.Labels, required) {
-				d.counts[node.Labels[c.key]] += n
+// fromCounts fills d for constraint c: domains from dom, counts from the
+// selector's live per-domain counts or by walking its matching nodes,
+// skipping nodes outside elig when elig is set.
+func (c *spreadConstraint) fromCounts(idx *Index, d *domainCounts, dom *domainSet, perNode []map[*corev1.Node]int64, live []*selCounts, elig *eligibleNodes, required []string, i int) {
+	if !c.perNode {
+		d.values = dom.values[i]
+		if sc := live[c.selID]; sc != nil && elig == nil && dom.nodes == dom.all {
+			idx.trackDomain(c.key)
+			for p, n := range sc.doms {
+				if p.key == c.key {
+					d.counts[p.value] = n
+				}
 			}
+			return
 		}
-		d.domains = dom.nodes
-		return
-	}
-	d.values = dom.values[i]
-	if sc := live[c.selID]; sc != nil && dom.nodes == dom.all {
-		idx.trackDomain(c.key)
-		for p, n := range sc.doms {
-			if p.key == c.key {
-				d.counts[p.value] = n
-			}
-		}
-		return
 	}
 	for node, n := range perNode[c.selID] {
-		if n > 0 && hasKeys(node.Labels, required) {
-			d.counts[node.Labels[c.key]] += n
+		if n <= 0 || !hasKeys(node.Labels, required) {
+			continue
 		}
+		if elig != nil {
+			if _, ok := elig.nodes[node]; !ok {
+				continue
+			}
+		}
+		d.counts[node.Labels[c.key]] += n
+	}
+	if c.perNode {
+		d.domains = dom.nodes
 	}
 }
 
