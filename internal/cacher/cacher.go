@@ -34,6 +34,9 @@ type entry struct {
 	rv     int64
 	labels labels.Set
 	fields fields.Set
+	// hash is the xxHash64 of the stored bytes (0: unknown), which
+	// lets an update start from obj (see Cached).
+	hash uint64
 }
 
 func entryLess(a, b *entry) bool { return a.key < b.key }
@@ -201,8 +204,12 @@ func (c *Cacher) sync(ctx context.Context) error {
 	}
 	tree := btree.NewG(32, entryLess)
 	byField := map[string]map[string]map[string]*entry{}
-	for _, obj := range res.Items {
-		e, err := c.newEntry(obj)
+	for i, obj := range res.Items {
+		var h uint64
+		if i < len(res.Hashes) {
+			h = res.Hashes[i]
+		}
+		e, err := c.newEntry(obj, h)
 		if err != nil {
 			return err
 		}
@@ -257,7 +264,7 @@ func (c *Cacher) listHistory(ctx context.Context) (*storage.ListResult, int64, e
 		}
 		if from := max(rev-c.cfg.HistoryRevisions, 1); from < rev {
 			res, err := c.store.List(ctx, c.cfg.Prefix, c.cfg.Type, storage.ListOptions{
-				ResourceVersion: strconv.FormatInt(from, 10), Match: metav1.ResourceVersionMatchExact,
+				ResourceVersion: strconv.FormatInt(from, 10), Match: metav1.ResourceVersionMatchExact, Hashes: true,
 			})
 			if err == nil {
 				return res, rev, nil
@@ -267,7 +274,7 @@ func (c *Cacher) listHistory(ctx context.Context) (*storage.ListResult, int64, e
 			}
 		}
 	}
-	res, err := c.store.List(ctx, c.cfg.Prefix, c.cfg.Type, storage.ListOptions{})
+	res, err := c.store.List(ctx, c.cfg.Prefix, c.cfg.Type, storage.ListOptions{Hashes: true})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -313,7 +320,7 @@ func relKey(ns, name string) string {
 	return ns + "/" + name
 }
 
-func (c *Cacher) newEntry(obj runtime.Object) (*entry, error) {
+func (c *Cacher) newEntry(obj runtime.Object, hash uint64) (*entry, error) {
 	acc, err := meta.Accessor(obj)
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: %w", c.cfg.Resource, err)
@@ -329,7 +336,7 @@ func (c *Cacher) newEntry(obj runtime.Object) (*entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache %s: attributes: %w", c.cfg.Resource, err)
 	}
-	return &entry{key: relKey(acc.GetNamespace(), acc.GetName()), ns: acc.GetNamespace(), obj: obj, rv: rv, labels: l, fields: f}, nil
+	return &entry{key: relKey(acc.GetNamespace(), acc.GetName()), ns: acc.GetNamespace(), obj: obj, rv: rv, labels: l, fields: f, hash: hash}, nil
 }
 
 func (c *Cacher) indexInto(idx map[string]map[string]map[string]*entry, e *entry) {
@@ -361,6 +368,24 @@ func (c *Cacher) unindexLocked(e *entry) {
 	}
 }
 
+// Cached returns the cache's copy of object ns/name (ns "" for cluster
+// scope) for a write to start from instead of reading etcd, or nil when
+// the cache is not serving or does not hold it. The copy may be stale; the
+// write's compare-and-swap finds out. Its object is shared and must not be
+// modified.
+func (c *Cacher) Cached(ns, name string) *storage.Cached {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if !c.ready {
+		return nil
+	}
+	e, ok := c.tree.Get(&entry{key: relKey(ns, name)})
+	if !ok || e.hash == 0 || e.ns != ns {
+		return nil
+	}
+	return &storage.Cached{Obj: e.obj, Rev: e.rv, Hash: e.hash}
+}
+
 // advance moves rv forward without a change (etcd progress).
 func (c *Cacher) advance(rv int64) {
 	c.mu.Lock()
@@ -384,7 +409,7 @@ func (c *Cacher) readyCheckLocked() {
 // the watchers it concerns.
 func (c *Cacher) apply(ev storage.Event) error {
 	c.m.received.Inc()
-	cur, err := c.newEntry(ev.Object)
+	cur, err := c.newEntry(ev.Object, ev.Hash)
 	if err != nil {
 		return err
 	}

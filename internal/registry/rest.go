@@ -158,8 +158,21 @@ func (r *REST) SharesFieldsWith(o *REST) bool {
 	return true
 }
 
-// SetCache routes lists and watches through c (nil: straight to etcd).
+// SetCache routes lists and watches through c (nil: straight to etcd), and
+// lets updates and deletes start from its copy of the object.
 func (r *REST) SetCache(c *cacher.Cacher) { r.cache = c }
+
+// cached is the watch cache's copy of an object for a write to start
+// from, or nil (no cache, not ready, or not there).
+func (r *REST) cached(ns, name string) *storage.Cached {
+	if r.cache == nil {
+		return nil
+	}
+	if !r.Res.Namespaced {
+		ns = ""
+	}
+	return r.cache.Cached(ns, name)
+}
 
 // attrs are the labels and field-selector attributes of a stored object,
 // exactly what Predicate matches.
@@ -321,7 +334,7 @@ func (r *REST) Update(ctx context.Context, ns, name, subresource string, fn Upda
 	dryRun := opts.DryRun
 	var deleteAfter bool
 	allowCreate := (r.Res.AllowCreateOnUpdate || opts.ForceAllowCreate) && subresource == ""
-	out, wasCreated, err := r.store.GuaranteedUpdate(ctx, key, r.typ(), allowCreate && !dryRun, func(cur runtime.Object) (runtime.Object, error) {
+	out, wasCreated, err := r.store.GuaranteedUpdateFrom(ctx, key, r.typ(), allowCreate && !dryRun, r.cached(ns, name), func(cur runtime.Object) (runtime.Object, error) {
 		obj, err := fn(cur)
 		if err != nil {
 			return nil, err
@@ -371,7 +384,13 @@ func (r *REST) Update(ctx context.Context, ns, name, subresource string, fn Upda
 	}
 	if deleteAfter {
 		rv := mustAccessor(out).GetResourceVersion()
-		if _, err := r.store.Delete(ctx, key, r.typ(), func(cur runtime.Object) error {
+		// out is what was just stored: the delete compares its revision
+		// instead of reading it back.
+		var stored *storage.Cached
+		if rev, err := storage.ParseRV(rv); err == nil && rev > 0 {
+			stored = &storage.Cached{Obj: out, Rev: rev}
+		}
+		if _, err := r.store.DeleteFrom(ctx, key, r.typ(), stored, func(cur runtime.Object) error {
 			if mustAccessor(cur).GetResourceVersion() != rv {
 				return errSkipDelete
 			}
@@ -470,13 +489,32 @@ func (r *REST) Delete(ctx context.Context, ns, name string, opts *metav1.DeleteO
 		return nil, false, apierrors.NewForbidden(r.gr(), name, errors.New("this namespace may not be deleted"))
 	}
 	key := r.Key(ns, name)
+	// The first attempt starts from the watch cache's copy (read only
+	// here; the store copies what it hands out). A decision taken on it
+	// that etcd may not share (a failed precondition, a changed object) is
+	// taken again on etcd's object, which the cache may not have caught up
+	// with yet. A dry run reads etcd, as it returns what it read.
+	fresh := dryRun
 	for {
-		cur, err := r.store.Get(ctx, key, r.typ())
-		if err != nil {
+		var (
+			cached *storage.Cached
+			cur    runtime.Object
+			err    error
+		)
+		if !fresh {
+			cached = r.cached(ns, name)
+		}
+		if cached != nil {
+			cur = cached.Obj
+		} else if cur, err = r.store.Get(ctx, key, r.typ()); err != nil {
 			return nil, false, interpretStorageError(err, r.gr(), name)
 		}
 		acc := mustAccessor(cur)
 		if err := r.checkPreconditions(opts.Preconditions, acc, name); err != nil {
+			if cached != nil {
+				fresh = true
+				continue
+			}
 			return nil, false, err
 		}
 		grace := r.gracePeriod(cur, opts)
@@ -487,13 +525,14 @@ func (r *REST) Delete(ctx context.Context, ns, name string, opts *metav1.DeleteO
 				return cur, true, nil
 			}
 			rv := acc.GetResourceVersion()
-			out, err := r.store.Delete(ctx, key, r.typ(), func(now runtime.Object) error {
+			out, err := r.store.DeleteFrom(ctx, key, r.typ(), cached, func(now runtime.Object) error {
 				if mustAccessor(now).GetResourceVersion() != rv {
 					return errRetryDelete
 				}
 				return nil
 			})
 			if errors.Is(err, errRetryDelete) {
+				fresh = true
 				continue
 			}
 			if err != nil {
@@ -505,7 +544,7 @@ func (r *REST) Delete(ctx context.Context, ns, name string, opts *metav1.DeleteO
 			return out, true, nil
 		}
 		// Graceful or finalized deletion: mark the object.
-		out, _, err := r.store.GuaranteedUpdate(ctx, key, r.typ(), false, func(now runtime.Object) (runtime.Object, error) {
+		out, _, err := r.store.GuaranteedUpdateFrom(ctx, key, r.typ(), false, cached, func(now runtime.Object) (runtime.Object, error) {
 			nacc := mustAccessor(now)
 			if nacc.GetResourceVersion() != acc.GetResourceVersion() {
 				return nil, errRetryDelete
@@ -531,6 +570,7 @@ func (r *REST) Delete(ctx context.Context, ns, name string, opts *metav1.DeleteO
 			return dr.obj, false, nil
 		}
 		if errors.Is(err, errRetryDelete) {
+			fresh = true
 			continue
 		}
 		if err != nil {

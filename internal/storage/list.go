@@ -31,11 +31,16 @@ type ListOptions struct {
 	Continue string
 	// Predicate filters items; a filtered list still fills Limit.
 	Predicate Predicate
+	// Hashes asks for ListResult.Hashes (the watch cache keeps them).
+	Hashes bool
 }
 
 // ListResult is one page of a list.
 type ListResult struct {
-	Items              []runtime.Object
+	Items []runtime.Object
+	// Hashes, when ListOptions.Hashes asked for them, are the xxHash64 of
+	// the items' stored bytes (see Cached.Hash), by index.
+	Hashes             []uint64
 	ResourceVersion    int64
 	Continue           string
 	RemainingItemCount *int64
@@ -155,6 +160,9 @@ func (s *Store) List(ctx context.Context, prefix, typ string, opts ListOptions) 
 				continue
 			}
 			res.Items = append(res.Items, obj)
+			if opts.Hashes {
+				res.Hashes = append(res.Hashes, s.hash(kv.Value))
+			}
 			if opts.Limit > 0 && int64(len(res.Items)) == opts.Limit {
 				if i < len(resp.Kvs)-1 || resp.More {
 					tok, err := encodeContinue(rev, string(kv.Key[len(prefix):])+"\x00")

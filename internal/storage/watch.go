@@ -25,6 +25,9 @@ type Event struct {
 	// event and object: writers cache their serialised bytes in it. The
 	// Object of such an event is shared too and must not be modified.
 	Encoded *Encoded
+	// Hash is the xxHash64 of Object's stored bytes for ADDED and
+	// MODIFIED events read from etcd (0 otherwise), for Cached.Hash.
+	Hash uint64
 }
 
 // WatchOptions select where a watch starts and what it reports.
@@ -175,10 +178,11 @@ func (s *Store) translate(e *clientv3.Event, pred Predicate) (Event, bool, error
 		return Event{}, false, err
 	}
 	if pred == nil {
+		typ := watch.Modified
 		if e.IsCreate() {
-			return Event{Type: watch.Added, Object: obj, RV: rev}, true, nil
+			typ = watch.Added
 		}
-		return Event{Type: watch.Modified, Object: obj, RV: rev}, true, nil
+		return Event{Type: typ, Object: obj, RV: rev, Hash: s.hash(e.Kv.Value)}, true, nil
 	}
 	cur := pred(obj)
 	var prev bool
@@ -195,9 +199,9 @@ func (s *Store) translate(e *clientv3.Event, pred Predicate) (Event, bool, error
 	}
 	switch {
 	case cur && prev:
-		return Event{Type: watch.Modified, Object: obj, RV: rev}, true, nil
+		return Event{Type: watch.Modified, Object: obj, RV: rev, Hash: s.hash(e.Kv.Value)}, true, nil
 	case cur:
-		return Event{Type: watch.Added, Object: obj, RV: rev}, true, nil
+		return Event{Type: watch.Added, Object: obj, RV: rev, Hash: s.hash(e.Kv.Value)}, true, nil
 	}
 	return Event{}, false, nil
 }
