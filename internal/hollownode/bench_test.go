@@ -33,6 +33,10 @@ import (
 //	KPLANE_BENCH_NODES       nodes in the fleet (default 500)
 //	KPLANE_BENCH_PODS        pods created bound to them (default 5000)
 //	KPLANE_BENCH_STEADY      window to measure idle CPU after registration (default 0: skip)
+//	KPLANE_BENCH_RATE        pods created per second (default 0: as fast as
+//	                         64 writers get them in); pacing below the API
+//	                         server's saturation makes the fleet-side latency
+//	                         the simulator's, not the API server's queue
 //	KPLANE_BENCH_KUBECONFIG  run against this cluster instead of an in-process
 //	                         control plane, so /proc numbers are the fleet's
 //	                         (plus the pod creator's) alone
@@ -123,7 +127,7 @@ func BenchmarkFleet(b *testing.B) {
 			}
 			names := f.Nodes()
 			podStart := time.Now()
-			createPods(b, admin, ns, names, pods)
+			createPods(b, admin, ns, names, pods, float64(benchEnv(b, "KPLANE_BENCH_RATE", 0)))
 			created := time.Since(podStart)
 			for metricValue(b, reg, "hollow_node_running_pods") < float64(pods) {
 				time.Sleep(200 * time.Millisecond)
@@ -148,8 +152,10 @@ func BenchmarkFleet(b *testing.B) {
 }
 
 // createPods creates n pods in ns bound round-robin to nodes, from 64
-// goroutines.
-func createPods(b *testing.B, c kubernetes.Interface, ns string, nodes []string, n int) {
+// goroutines; with rate > 0, pod i is created no earlier than i/rate
+// seconds after the first.
+func createPods(b *testing.B, c kubernetes.Interface, ns string, nodes []string, n int, rate float64) {
+	first := time.Now()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var failed atomic.Int64
@@ -159,6 +165,9 @@ func createPods(b *testing.B, c kubernetes.Interface, ns string, nodes []string,
 				i := int(next.Add(1)) - 1
 				if i >= n {
 					return
+				}
+				if rate > 0 {
+					time.Sleep(time.Until(first.Add(time.Duration(float64(i) / rate * float64(time.Second)))))
 				}
 				p := &corev1.Pod{
 					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("p-%d", i), Labels: map[string]string{"app": "bench"}},
