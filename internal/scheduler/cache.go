@@ -45,6 +45,8 @@ type Cache struct {
 	generation, listGeneration int64
 	// nodeCount is the number of items with a node object.
 	nodeCount int
+	// changedBuf is UpdateSnapshot's reused scratch slice.
+	changedBuf []*framework.NodeInfo
 }
 
 // NewCache returns an empty cache whose bound-but-unconfirmed assumed pods
@@ -253,6 +255,9 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 	defer c.mu.Unlock()
 	rebuildList := c.listGeneration > s.Generation
 	rebuildAnti := false
+	// changed collects NodeInfos updated in place, newest first, for the
+	// snapshot's change log.
+	changed := c.changedBuf[:0]
 	for it := c.head; it != nil && it.info.Generation() > s.Generation; it = it.next {
 		name := it.info.Name()
 		if name == "" {
@@ -264,6 +269,7 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 				rebuildAnti = true
 			}
 			*existing = *clone
+			changed = append(changed, existing)
 		} else {
 			s.Map[name] = clone
 			rebuildList = true
@@ -298,6 +304,15 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 		}
 	}
 	s.Generation = c.generation
+	if rebuildList {
+		s.ResetChanges()
+	} else {
+		for i := len(changed) - 1; i >= 0; i-- {
+			s.LogChange(changed[i], changed[i].Generation())
+		}
+	}
+	clear(changed)
+	c.changedBuf = changed[:0]
 }
 
 // nodeNameOf names a pods-only NodeInfo by its pods' spec.nodeName.

@@ -153,7 +153,7 @@ func PreFilterAffinityWith(pod *corev1.Pod, nodes []Node, opts Options) (*Affini
 	if idx := opts.Index; idx != nil {
 		idx.mu.Lock()
 		defer idx.mu.Unlock()
-		idx.sync(nodes)
+		idx.sync(nodes, opts.Changes)
 		s.fromIndex(idx)
 		s.refreshKeys()
 		return s, nil

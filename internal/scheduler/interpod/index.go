@@ -46,6 +46,10 @@ type Index struct {
 	domKeys     []string
 	epoch       uint64
 	eligCache   map[string]*eligibleNodes
+	// logVersion and logGen are the node list version and generation of
+	// the last sync, valid when logValid, for ChangeLog.ChangesSince.
+	logVersion, logGen int64
+	logValid           bool
 }
 
 // domainSet is the topology domains of the nodes having every required key:
@@ -130,62 +134,81 @@ type termGroup struct {
 	counts pairCounts
 }
 
-// sync brings the index in line with nodes. Caller holds mu.
-func (x *Index) sync(nodes []Node) {
+// sync brings the index in line with nodes. With a change log that
+// reaches back to the last sync of the same list, only the positions it
+// names are compared. Caller holds mu.
+func (x *Index) sync(nodes []Node, log ChangeLog) {
+	if log != nil && x.logValid && len(nodes) == len(x.slots) {
+		v, g, ok := log.ChangesSince(x.logVersion, x.logGen, func(i int) { x.syncAt(i, nodes[i]) })
+		if ok {
+			x.logVersion, x.logGen = v, g
+			return
+		}
+	}
 	for i, n := range nodes {
-		node := n.Node()
-		g, hasGen := n.(Generationer)
-		var gen int64
-		if hasGen {
-			gen = g.Generation()
-			if i < len(x.slots) && x.slots[i].hasGen && x.slots[i].node == node && x.slots[i].gen == gen {
-				continue
-			}
-		}
-		pods := n.Pods()
-		if !hasGen && i < len(x.slots) && !x.slots[i].hasGen && x.slots[i].node == node && samePods(x.slots[i].pods, pods) {
-			continue
-		}
-		if i < len(x.slots) && node != nil && x.slots[i].node == node {
-			// Same node, changed pods: re-index only the positions whose
-			// pod changed (a bind appends one, a confirmation swaps one),
-			// not every pod on the node.
-			sl := &x.slots[i]
-			sl.gen, sl.hasGen = gen, hasGen
-			x.resync(sl, node, pods)
-			if !hasGen {
-				sl.pods = append(sl.pods[:0], pods...)
-			} else {
-				sl.pods = sl.pods[:0]
-			}
-			continue
-		}
-		if i >= len(x.slots) || x.slots[i].node != node {
-			x.nodeGen++
-		}
-		if i < len(x.slots) {
-			x.clearSlot(&x.slots[i])
-		} else {
-			x.slots = append(x.slots, slot{})
-		}
-		sl := &x.slots[i]
-		sl.node = node
-		sl.gen, sl.hasGen = gen, hasGen
-		if !hasGen {
-			sl.pods = append(sl.pods[:0], pods...)
-		}
-		if node == nil {
-			continue
-		}
-		for _, p := range pods {
-			sl.entries = append(sl.entries, x.add(p, node))
-		}
+		x.syncAt(i, n)
 	}
 	for i := len(nodes); i < len(x.slots); i++ {
 		x.clearSlot(&x.slots[i])
 		x.nodeGen++
 	}
 	x.slots = x.slots[:len(nodes)]
+	x.logValid = false
+	if log != nil {
+		x.logVersion, x.logGen, _ = log.ChangesSince(-1, -1, nil)
+		x.logValid = true
+	}
+}
+
+// syncAt brings position i in line with node n. Caller holds mu.
+func (x *Index) syncAt(i int, n Node) {
+	node := n.Node()
+	g, hasGen := n.(Generationer)
+	var gen int64
+	if hasGen {
+		gen = g.Generation()
+		if i < len(x.slots) && x.slots[i].hasGen && x.slots[i].node == node && x.slots[i].gen == gen {
+			return
+		}
+	}
+	pods := n.Pods()
+	if !hasGen && i < len(x.slots) && !x.slots[i].hasGen && x.slots[i].node == node && samePods(x.slots[i].pods, pods) {
+		return
+	}
+	if i < len(x.slots) && node != nil && x.slots[i].node == node {
+		// Same node, changed pods: re-index only the positions whose
+		// pod changed (a bind appends one, a confirmation swaps one),
+		// not every pod on the node.
+		sl := &x.slots[i]
+		sl.gen, sl.hasGen = gen, hasGen
+		x.resync(sl, node, pods)
+		if !hasGen {
+			sl.pods = append(sl.pods[:0], pods...)
+		} else {
+			sl.pods = sl.pods[:0]
+		}
+		return
+	}
+	if i >= len(x.slots) || x.slots[i].node != node {
+		x.nodeGen++
+	}
+	if i < len(x.slots) {
+		x.clearSlot(&x.slots[i])
+	} else {
+		x.slots = append(x.slots, slot{})
+	}
+	sl := &x.slots[i]
+	sl.node = node
+	sl.gen, sl.hasGen = gen, hasGen
+	if !hasGen {
+		sl.pods = append(sl.pods[:0], pods...)
+	}
+	if node == nil {
+		return
+	}
+	for _, p := range pods {
+		sl.entries = append(sl.entries, x.add(p, node))
+	}
 }
 
 // resync brings sl's entries, which follow the order of the pods they were

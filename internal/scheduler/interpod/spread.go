@@ -103,7 +103,7 @@ func PreFilterSpreadWith(pod *corev1.Pod, nodes []Node, opts Options) (*SpreadSt
 	if len(s.hard) == 0 && len(s.soft) == 0 {
 		return s, nil
 	}
-	s.count(nodes, opts.Parallelism, opts.Index)
+	s.count(nodes, opts.Parallelism, opts.Index, opts.Changes)
 	return s, nil
 }
 
@@ -181,7 +181,7 @@ func newDomainCounts(n int) []domainCounts {
 }
 
 // count scans nodes once and fills hardDoms, softDoms and weights.
-func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
+func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index, log ChangeLog) {
 	needAff := false
 	needTaints := false
 	for _, cs := range [][]spreadConstraint{s.hard, s.soft} {
@@ -203,7 +203,7 @@ func (s *SpreadState) count(nodes []Node, parallelism int, idx *Index) {
 	var perNode []map[*corev1.Node]int64
 	if idx != nil {
 		idx.mu.Lock()
-		idx.sync(nodes)
+		idx.sync(nodes, log)
 		perNode = make([]map[*corev1.Node]int64, len(s.sels))
 		live := make([]*selCounts, len(s.sels))
 		for i := range s.sels {

@@ -36,15 +36,41 @@ type nodeView struct {
 }
 
 func (v *nodeView) of(nodes []*framework.NodeInfo) []interpod.Node {
-	if v == nil || v.snap == nil || len(nodes) != len(v.snap.List) || (len(nodes) > 0 && nodes[0] != v.snap.List[0]) {
-		return asNodes(nodes)
+	list, _ := v.withLog(nodes)
+	return list
+}
+
+// isSnapshotList reports whether nodes is the snapshot's node list (as in
+// every scheduling cycle) rather than a what-if copy.
+func (v *nodeView) isSnapshotList(nodes []*framework.NodeInfo) bool {
+	return v != nil && v.snap != nil && len(nodes) == len(v.snap.List) && (len(nodes) == 0 || nodes[0] == v.snap.List[0])
+}
+
+// withLog is of plus, for the snapshot's list, its change log.
+func (v *nodeView) withLog(nodes []*framework.NodeInfo) ([]interpod.Node, interpod.ChangeLog) {
+	if !v.isSnapshotList(nodes) {
+		return asNodes(nodes), nil
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.list == nil || v.version != v.snap.ListVersion {
 		v.list, v.version = asNodes(nodes), v.snap.ListVersion
 	}
-	return v.list
+	return v.list, snapshotLog{v.snap}
+}
+
+// snapshotLog offers the snapshot's change log to an interpod Index.
+type snapshotLog struct{ snap *framework.Snapshot }
+
+// ChangesSince implements interpod.ChangeLog.
+func (l snapshotLog) ChangesSince(version, gen int64, fn func(pos int)) (int64, int64, bool) {
+	changes, ok := l.snap.ChangedSince(version, gen)
+	if ok {
+		for _, c := range changes {
+			fn(int(c.Pos))
+		}
+	}
+	return l.snap.ListVersion, l.snap.Generation, ok
 }
 
 func asNodes(nodes []*framework.NodeInfo) []interpod.Node {
@@ -100,7 +126,10 @@ func (p *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleSt
 	if !HasPodAffinity(pod) && !p.nodes.anyRequiredAntiAffinity(nodes) {
 		return framework.NewStatus(framework.Skip)
 	}
-	s, err := interpod.PreFilterAffinityWith(pod, p.nodes.of(nodes), p.opts)
+	opts := p.opts
+	list, log := p.nodes.withLog(nodes)
+	opts.Changes = log
+	s, err := interpod.PreFilterAffinityWith(pod, list, opts)
 	if err != nil {
 		return framework.AsStatus(err)
 	}
@@ -135,7 +164,7 @@ func (p *InterPodAffinity) RemovePod(_ context.Context, state *framework.CycleSt
 // anti-affinity, from the snapshot's list of such nodes when nodes is the
 // snapshot's node list (every cycle), not a walk of 5,000 nodes per pod.
 func (v *nodeView) anyRequiredAntiAffinity(nodes []*framework.NodeInfo) bool {
-	if v != nil && v.snap != nil && len(nodes) == len(v.snap.List) && (len(nodes) == 0 || nodes[0] == v.snap.List[0]) {
+	if v.isSnapshotList(nodes) {
 		return len(v.snap.WithRequiredAntiAffinity) > 0
 	}
 	for _, n := range nodes {
@@ -250,7 +279,10 @@ func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleS
 	if len(pod.Spec.TopologySpreadConstraints) == 0 && (p.opts.DisableDefaultSpread || interpod.DefaultOwnerSelector(pod) == nil) {
 		return framework.NewStatus(framework.Skip)
 	}
-	s, err := interpod.PreFilterSpreadWith(pod, p.nodes.of(nodes), p.opts)
+	opts := p.opts
+	list, log := p.nodes.withLog(nodes)
+	opts.Changes = log
+	s, err := interpod.PreFilterSpreadWith(pod, list, opts)
 	if err != nil {
 		return framework.AsStatus(err)
 	}
