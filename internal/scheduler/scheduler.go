@@ -11,6 +11,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
@@ -121,7 +122,7 @@ func (s *Scheduler) run(ctx context.Context) error {
 	defer broadcaster.Shutdown()
 	s.recorder = broadcaster.NewRecorder(scheme.Scheme, corev1.EventSource{Component: s.cfg.SchedulerName})
 
-	factory := informers.NewSharedInformerFactory(s.client, 0)
+	factory := informers.NewSharedInformerFactoryWithOptions(s.client, 0, informers.WithTransform(dropManagedFields))
 	podInf := factory.Core().V1().Pods().Informer()
 	nodeInf := factory.Core().V1().Nodes().Informer()
 	s.namespaces = factory.Core().V1().Namespaces().Lister()
@@ -328,4 +329,15 @@ func schedulingRelevantChange(old, n *corev1.Node) bool {
 		}
 	}
 	return false
+}
+
+// dropManagedFields trims what the scheduler never reads from the objects
+// its informers keep: managed fields are a large share of a pod's or
+// node's memory at 150,000 pods, and the scheduler writes only patches and
+// bindings, never whole cached objects.
+func dropManagedFields(obj any) (any, error) {
+	if m, err := meta.Accessor(obj); err == nil {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
 }
