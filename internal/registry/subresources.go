@@ -101,7 +101,9 @@ func (r *REST) Bind(ctx context.Context, ns string, b *corev1.Binding, dryRun bo
 		if cur == nil {
 			return nil, apierrors.NewNotFound(r.gr(), b.Name)
 		}
-		pod := cur.DeepCopyObject().(*corev1.Pod)
+		// The store hands over a copy of its own; the binding subresource
+		// has no rule comparing the old pod with the new one.
+		pod := cur.(*corev1.Pod)
 		if pod.DeletionTimestamp != nil {
 			return nil, apierrors.NewConflict(r.gr(), b.Name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", b.Name))
 		}
