@@ -325,3 +325,42 @@ func TestDeleteFromCache(t *testing.T) {
 		t.Errorf("delete from a stale copy checked revisions %v and returned labels %v, want etcd's object at %d", seen, out.(*corev1.Pod).Labels, rv2)
 	}
 }
+
+// TestSharedUpdateFromCache: with Cached.Shared the update function gets
+// the cache's object itself; returning it unchanged is a no-op that leaves
+// it untouched (encoding stamps a copy), and a shallow-copied result is
+// written without touching it either.
+func TestSharedUpdateFromCache(t *testing.T) {
+	base := newStore(t)
+	c := startCache(t, base, nil)
+	ctx := context.Background()
+	rv := create(t, base, pod("ns", "a", "", map[string]string{"app": "web"}))
+	cached := cachedAt(t, c, "ns", "a", rv)
+	cached.Shared = true
+	out, _, err := base.GuaranteedUpdateFrom(ctx, podKey("ns", "a"), "Pod", false, cached, func(cur runtime.Object) (runtime.Object, error) {
+		if cur != cached.Obj {
+			t.Error("Shared: update function did not get the cached object")
+		}
+		return cur, nil
+	})
+	if err != nil || rvOf(out) != rv || out == cached.Obj {
+		t.Fatalf("shared no-op: rv %d (want %d), same object %v, %v", rvOf(out), rv, out == cached.Obj, err)
+	}
+	if !cached.Obj.GetObjectKind().GroupVersionKind().Empty() {
+		t.Error("shared no-op stamped the cached object's kind")
+	}
+	out, _, err = base.GuaranteedUpdateFrom(ctx, podKey("ns", "a"), "Pod", false, cached, func(cur runtime.Object) (runtime.Object, error) {
+		p := *cur.(*corev1.Pod)
+		p.Spec.NodeName = "n1"
+		return &p, nil
+	})
+	if err != nil || rvOf(out) <= rv {
+		t.Fatalf("shared update: rv %d, %v", rvOf(out), err)
+	}
+	if p := cached.Obj.(*corev1.Pod); p.Spec.NodeName != "" || rvOf(p) != rv || !p.GetObjectKind().GroupVersionKind().Empty() {
+		t.Errorf("shared update modified the cached pod: node %q rv %d kind %v", p.Spec.NodeName, rvOf(p), p.GetObjectKind().GroupVersionKind())
+	}
+	if p := etcdPod(t, base, "ns", "a"); p.Spec.NodeName != "n1" {
+		t.Errorf("etcd holds node %q", p.Spec.NodeName)
+	}
+}

@@ -325,6 +325,12 @@ type UpdateOptions struct {
 	// ForceAllowCreate lets this update create a missing object (server-side
 	// apply does), whatever the resource's AllowCreateOnUpdate says.
 	ForceAllowCreate bool
+	// readOnlyCurrent: fn does not modify the object it is given, so the
+	// store may hand it the watch cache's shared object (storage.Cached's
+	// Shared). Only for the binding subresource, whose update path has no
+	// hook that writes into fields the result shares with the current
+	// object.
+	readOnlyCurrent bool
 }
 
 // Update changes an object through the main resource (subresource "") or
@@ -334,7 +340,11 @@ func (r *REST) Update(ctx context.Context, ns, name, subresource string, fn Upda
 	dryRun := opts.DryRun
 	var deleteAfter bool
 	allowCreate := (r.Res.AllowCreateOnUpdate || opts.ForceAllowCreate) && subresource == ""
-	out, wasCreated, err := r.store.GuaranteedUpdateFrom(ctx, key, r.typ(), allowCreate && !dryRun, r.cached(ns, name), func(cur runtime.Object) (runtime.Object, error) {
+	cached := r.cached(ns, name)
+	if cached != nil && opts.readOnlyCurrent && subresource == "binding" {
+		cached.Shared = true
+	}
+	out, wasCreated, err := r.store.GuaranteedUpdateFrom(ctx, key, r.typ(), allowCreate && !dryRun, cached, func(cur runtime.Object) (runtime.Object, error) {
 		obj, err := fn(cur)
 		if err != nil {
 			return nil, err

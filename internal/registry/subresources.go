@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -101,28 +103,31 @@ func (r *REST) Bind(ctx context.Context, ns string, b *corev1.Binding, dryRun bo
 		if cur == nil {
 			return nil, apierrors.NewNotFound(r.gr(), b.Name)
 		}
-		// The store hands over a copy of its own; the binding subresource
-		// has no rule comparing the old pod with the new one.
-		pod := cur.(*corev1.Pod)
-		if pod.DeletionTimestamp != nil {
+		// cur may be the watch cache's shared pod: the bound pod is a
+		// shallow copy with its own copies of what binding changes.
+		old := cur.(*corev1.Pod)
+		if old.DeletionTimestamp != nil {
 			return nil, apierrors.NewConflict(r.gr(), b.Name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", b.Name))
 		}
-		if pod.Spec.NodeName != "" {
-			return nil, apierrors.NewConflict(r.gr(), b.Name, fmt.Errorf("pod %s is already assigned to node %q", b.Name, pod.Spec.NodeName))
+		if old.Spec.NodeName != "" {
+			return nil, apierrors.NewConflict(r.gr(), b.Name, fmt.Errorf("pod %s is already assigned to node %q", b.Name, old.Spec.NodeName))
 		}
-		if b.UID != "" && b.UID != pod.UID {
-			return nil, apierrors.NewConflict(r.gr(), b.Name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", b.UID, pod.UID))
+		if b.UID != "" && b.UID != old.UID {
+			return nil, apierrors.NewConflict(r.gr(), b.Name, fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", b.UID, old.UID))
 		}
+		pod := *old
 		pod.Spec.NodeName = b.Target.Name
-		for k, v := range b.Annotations {
+		if len(b.Annotations) > 0 {
+			pod.Annotations = maps.Clone(old.Annotations)
 			if pod.Annotations == nil {
 				pod.Annotations = map[string]string{}
 			}
-			pod.Annotations[k] = v
+			maps.Copy(pod.Annotations, b.Annotations)
 		}
+		pod.Status.Conditions = slices.Clone(old.Status.Conditions)
 		setPodCondition(&pod.Status, corev1.PodCondition{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: metav1.NewTime(r.now())})
-		return pod, nil
-	}, UpdateOptions{DryRun: dryRun})
+		return &pod, nil
+	}, UpdateOptions{DryRun: dryRun, readOnlyCurrent: true})
 	return err
 }
 

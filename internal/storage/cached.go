@@ -24,6 +24,11 @@ type Cached struct {
 	// events and hashed lists carry it), which tells a no-op update
 	// without those bytes; 0 means unknown (an update then reads etcd).
 	Hash uint64
+	// Shared hands Obj itself to the update function instead of a deep
+	// copy. The function must then not modify it: it builds its result
+	// from a shallow copy with new maps and slices where it writes, which
+	// spares copying a whole object to change a field or two.
+	Shared bool
 }
 
 // usable reports whether a write may start from c; an update (which must
@@ -46,10 +51,15 @@ type updateState struct {
 	// stale is set when obj is a cached copy, which etcd may have moved
 	// past: decisions taken on it (errors, no-ops) are checked on etcd.
 	stale bool
+	// shared is set when obj is the caller's shared object (Cached.Shared).
+	shared bool
 }
 
 // cachedState starts an update from the caller's cached copy.
 func (s *Store) cachedState(c *Cached) updateState {
+	if c.Shared {
+		return updateState{obj: c.Obj, hash: c.Hash, rev: c.Rev, stale: true, shared: true}
+	}
 	return updateState{obj: s.ownCopy(c.Obj), hash: c.Hash, rev: c.Rev, stale: true}
 }
 

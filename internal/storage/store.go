@@ -124,7 +124,7 @@ func (s *Store) GuaranteedUpdate(ctx context.Context, key, typ string, allowCrea
 // cached.Rev, so a stale copy only costs a retry from etcd's current
 // object; an error from fn or a result that looks like a no-op on the
 // cached copy is likewise decided again on etcd's object. cached may be
-// nil; it is never modified (fn gets a deep copy).
+// nil; it is never modified (fn gets a deep copy unless cached.Shared).
 func (s *Store) GuaranteedUpdateFrom(ctx context.Context, key, typ string, allowCreate bool, cached *Cached, fn UpdateFunc) (runtime.Object, bool, error) {
 	var (
 		st  updateState
@@ -153,6 +153,10 @@ func (s *Store) GuaranteedUpdateFrom(ctx context.Context, key, typ string, allow
 				continue
 			}
 			return nil, false, err
+		}
+		if st.shared && next == cur {
+			// Encoding stamps the object: not the shared one.
+			next = s.ownCopy(cur)
 		}
 		data, err := s.codec.Encode(next)
 		if err != nil {
