@@ -45,14 +45,29 @@ func (c *Codec) Encode(obj runtime.Object) ([]byte, error) {
 	rv := acc.GetResourceVersion()
 	acc.SetResourceVersion("")
 	acc.SetSelfLink("")
-	var buf bytes.Buffer
-	buf.Grow(512)
-	err = c.proto.Encode(obj, &buf)
+	var out keepWriter
+	err = c.proto.Encode(obj, &out)
 	acc.SetResourceVersion(rv)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", gvks[0].Kind, err)
 	}
-	return buf.Bytes(), nil
+	return out.b, nil
+}
+
+// keepWriter keeps the first slice written to it rather than copying it:
+// the protobuf serializer writes an object as one buffer it has just
+// allocated for that object, so the bytes are the caller's without a
+// second allocation and copy. Later writes (other encoders) append to a
+// copy, never into a written slice's spare capacity.
+type keepWriter struct{ b []byte }
+
+func (w *keepWriter) Write(p []byte) (int, error) {
+	if w.b == nil {
+		w.b = p
+	} else {
+		w.b = append(w.b[:len(w.b):len(w.b)], p...)
+	}
+	return len(p), nil
 }
 
 // Decode reads a stored value into a new typed object.
