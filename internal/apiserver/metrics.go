@@ -20,6 +20,7 @@ type metrics struct {
 	queued      *prometheus.CounterVec
 	watchers    *prometheus.GaugeVec
 	watchEvents *prometheus.CounterVec
+	watchEnded  *prometheus.CounterVec
 	objects     *prometheus.GaugeVec
 
 	mu      sync.Mutex
@@ -61,13 +62,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "apiserver_watch_events_total",
 			Help: "Number of events sent in watch clients.",
 		}, []string{"group", "resource"}),
+		watchEnded: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "apiserver_watch_terminated_total",
+			Help: "Number of watches the server ended because writing to the client failed, by reason: write_timeout (the client stopped reading for longer than the watch write timeout) or write_error.",
+		}, []string{"group", "resource", "reason"}),
 		objects: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "apiserver_storage_objects",
 			Help: "Number of stored objects at the time of last check split by kind.",
 		}, []string{"resource"}),
 		clients: map[string]bool{},
 	}
-	reg.MustRegister(m.requests, m.latency, m.inflight, m.inqueue, m.queued, m.watchers, m.watchEvents, m.objects)
+	reg.MustRegister(m.requests, m.latency, m.inflight, m.inqueue, m.queued, m.watchers, m.watchEvents, m.watchEnded, m.objects)
 	return m
 }
 
@@ -120,6 +125,12 @@ func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
+}
+
+// FlushError is Flush reporting failure, for http.ResponseController: a
+// watch must know when the client no longer takes its bytes.
+func (s *statusRecorder) FlushError() error {
+	return http.NewResponseController(s.ResponseWriter).Flush()
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

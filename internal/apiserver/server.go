@@ -90,6 +90,16 @@ type Config struct {
 	// caches (package cacher), e.g. to compare the two. Default false: the
 	// caches serve them, as upstream.
 	DisableWatchCache bool
+	// WatchWriteTimeout bounds how long one write of watch events (write
+	// and flush) may block on a client that stopped reading, e.g. whose
+	// HTTP/2 flow-control window or TCP buffers are full. When it expires
+	// the watch ends (the client re-watches), its goroutine exits and its
+	// watcher leaves the watch cache, instead of being pinned until the
+	// connection dies. On HTTP/2 it also closes connections on which no
+	// byte could be written for as long (a client that stopped reading the
+	// whole connection cannot even receive the stream reset). Default 30s;
+	// negative disables both.
+	WatchWriteTimeout time.Duration
 	// Usage is the simulated usage model metrics.k8s.io serves; nil is
 	// usage.Default().
 	Usage *usage.Model
@@ -128,6 +138,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Usage == nil {
 		c.Usage = usage.Default()
+	}
+	if c.WatchWriteTimeout == 0 {
+		c.WatchWriteTimeout = defaultWatchWriteTimeout
 	}
 }
 
@@ -416,6 +429,11 @@ func (s *Server) Run(ctx context.Context) error {
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	if s.cfg.WatchWriteTimeout > 0 {
+		// Per-stream write deadlines (watch.go) cannot help when the whole
+		// connection is stuck: the stream reset itself cannot be written.
+		srv.HTTP2 = &http.HTTP2Config{WriteByteTimeout: s.cfg.WatchWriteTimeout}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

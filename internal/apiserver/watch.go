@@ -66,7 +66,6 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, 
 	s.metrics.watchers.WithLabelValues(sv.res.Group, sv.res.Resource).Inc()
 	defer s.metrics.watchers.WithLabelValues(sv.res.Group, sv.res.Resource).Dec()
 
-	flusher, _ := w.(http.Flusher)
 	ct := t.info.MediaType
 	if t.info.MediaType == mediaProtobuf {
 		ct = mediaProtobuf + ";stream=watch"
@@ -74,24 +73,68 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, 
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Transfer-Encoding", "chunked")
 	w.WriteHeader(http.StatusOK)
-	if flusher != nil {
-		flusher.Flush()
-	}
+	// Every write and flush runs under a deadline so a client that stopped
+	// reading ends the watch (and frees its watcher) instead of pinning
+	// this goroutine until its connection dies.
+	dl := newWriteDeadline(w, s.cfg.WatchWriteTimeout)
+	rc := http.NewResponseController(w)
 	framer := t.info.StreamSerializer.Framer.NewFrameWriter(w)
+	fail := func(err error) {
+		reason := dl.reason(err)
+		s.metrics.watchEnded.WithLabelValues(sv.res.Group, sv.res.Resource, reason).Inc()
+		s.log.Debug("watch ended: write failed", "resource", sv.res.Resource, "reason", reason, "err", err)
+	}
+	// unflushed: events were written since the last flush.
+	unflushed := false
+	// flush sends what was written and clears the deadline; false ends
+	// the watch.
+	flush := func() bool {
+		dl.arm()
+		if err := rc.Flush(); err != nil {
+			fail(err)
+			return false
+		}
+		dl.disarm()
+		unflushed = false
+		return true
+	}
+	write := func(b []byte) bool {
+		dl.arm()
+		if _, err := framer.Write(b); err != nil {
+			fail(err)
+			return false
+		}
+		unflushed = true
+		s.metrics.watchEvents.WithLabelValues(sv.res.Group, sv.res.Resource).Inc()
+		return true
+	}
+	if !flush() {
+		return
+	}
 	outer := t.info.StreamSerializer.Serializer
 	embedded := t.info.Serializer
 	var objBuf, evBuf bytes.Buffer
 	first := true
 	for {
-		var ev storage.Event
+		var (
+			ev storage.Event
+			ok bool
+		)
 		select {
-		case <-ctx.Done():
-			return
-		case e, ok := <-events:
-			if !ok {
+		case ev, ok = <-events:
+		default:
+			// Nothing queued: send what was written before waiting.
+			if unflushed && !flush() {
 				return
 			}
-			ev = e
+			select {
+			case <-ctx.Done():
+				return
+			case ev, ok = <-events:
+			}
+		}
+		if !ok {
+			return
 		}
 		if ev.Encoded != nil && t.as == "" && (ev.Type == watch.Added || ev.Type == watch.Modified || ev.Type == watch.Deleted) {
 			// The watch cache shares this event among watchers: encode it
@@ -102,12 +145,8 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, 
 				s.log.Error("encode watch event", "err", err)
 				return
 			}
-			if _, err := framer.Write(b); err != nil {
+			if !write(b) {
 				return
-			}
-			s.metrics.watchEvents.WithLabelValues(sv.res.Group, sv.res.Resource).Inc()
-			if flusher != nil && len(events) == 0 {
-				flusher.Flush()
 			}
 			continue
 		}
@@ -129,18 +168,12 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, 
 			s.log.Error("encode watch event", "err", err)
 			return
 		}
-		if _, err := framer.Write(evBuf.Bytes()); err != nil {
+		if !write(evBuf.Bytes()) {
 			return
 		}
-		s.metrics.watchEvents.WithLabelValues(sv.res.Group, sv.res.Resource).Inc()
 		if typ == watch.Error {
-			if flusher != nil {
-				flusher.Flush()
-			}
+			flush()
 			return
-		}
-		if flusher != nil && len(events) == 0 {
-			flusher.Flush()
 		}
 	}
 }

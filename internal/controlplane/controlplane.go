@@ -50,6 +50,8 @@ type Config struct {
 	DisableUpdateManagedFields bool
 	// DisableWatchCache: see apiserver.Config.
 	DisableWatchCache bool
+	// WatchWriteTimeout: see apiserver.Config (default 30s).
+	WatchWriteTimeout time.Duration
 	// EtcdUnsafeNoFsync trades durability for speed (tests only).
 	EtcdUnsafeNoFsync bool
 }
@@ -141,6 +143,7 @@ func Start(ctx context.Context, cfg Config) (*ControlPlane, error) {
 		ServiceAccountKeys: []crypto.PublicKey{bundle.ServiceAccountPublicKey}, ServiceAccountSigner: bundle.ServiceAccountKey,
 		DisableUpdateManagedFields: cfg.DisableUpdateManagedFields,
 		DisableWatchCache:          cfg.DisableWatchCache,
+		WatchWriteTimeout:          cfg.WatchWriteTimeout,
 	})
 	if err != nil {
 		return nil, err
