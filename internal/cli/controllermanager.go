@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -11,20 +10,21 @@ import (
 	"kplane/internal/controllers/manager"
 	"kplane/internal/controllers/nodelifecycle"
 	"kplane/internal/controllers/podautoscaler"
+	"kplane/internal/leaderelection"
 )
 
 // managerFlags bind kube-controller-manager's flags.
 type managerFlags struct {
-	kubeconfig                                string
-	controllers                               []string
-	qps                                       float32
-	burst                                     int
-	leaderElect, useSACredentials             bool
-	leaseDuration, renewDeadline, retryPeriod time.Duration
-	serving                                   servingFlags
-	concurrency                               map[string]*int
-	node                                      nodelifecycle.Options
-	hpa                                       podautoscaler.Options
+	kubeconfig       string
+	controllers      []string
+	qps              float32
+	burst            int
+	useSACredentials bool
+	leaderElection   leaderelection.Options
+	serving          servingFlags
+	concurrency      map[string]*int
+	node             nodelifecycle.Options
+	hpa              podautoscaler.Options
 }
 
 func (f *managerFlags) bind(fl *pflag.FlagSet, standalone bool) {
@@ -36,10 +36,7 @@ func (f *managerFlags) bind(fl *pflag.FlagSet, standalone bool) {
 	fl.StringSliceVar(&f.controllers, "controllers", []string{"*"}, "controllers to run: '*' for all, 'name' to enable, '-name' to disable")
 	fl.Float32Var(&f.qps, "kube-api-qps", 1000, "queries per second to the API server, per client")
 	fl.IntVar(&f.burst, "kube-api-burst", 2000, "burst of queries to the API server, per client")
-	fl.BoolVar(&f.leaderElect, "leader-elect", true, "run controllers only while holding the kube-system/kube-controller-manager Lease")
-	fl.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease is valid without renewal")
-	fl.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up")
-	fl.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "wait between tries to acquire or renew the Lease")
+	f.leaderElection.AddFlags(fl, "kube-controller-manager")
 	fl.BoolVar(&f.useSACredentials, "use-service-account-credentials", true, "give each controller its own kube-system service account")
 	d := nodelifecycle.Options{}.WithDefaults()
 	fl.DurationVar(&f.node.NodeMonitorPeriod, "node-monitor-period", d.NodeMonitorPeriod, "how often node health is checked")
@@ -66,8 +63,7 @@ func (f *managerFlags) bind(fl *pflag.FlagSet, standalone bool) {
 func (f *managerFlags) config(cmd *cobra.Command) manager.Config {
 	cfg := manager.Config{
 		Controllers: f.controllers, QPS: f.qps, Burst: f.burst,
-		DisableLeaderElection: !f.leaderElect, DisableServiceAccountCredentials: !f.useSACredentials,
-		LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
+		LeaderElection: f.leaderElection, DisableServiceAccountCredentials: !f.useSACredentials,
 		Logger: newLogger(cmd).With("component", "controller-manager"), Concurrency: map[string]int{},
 		NodeLifecycle: f.node, HorizontalPodAutoscaler: f.hpa,
 	}

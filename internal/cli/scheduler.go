@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -11,20 +10,20 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"kplane/internal/controlplane"
+	"kplane/internal/leaderelection"
 	"kplane/internal/scheduler"
 )
 
 // schedulerFlags bind kube-scheduler's flags.
 type schedulerFlags struct {
-	kubeconfig                                string
-	schedulerName                             string
-	percentage                                int32
-	parallelism                               int
-	qps                                       float32
-	burst                                     int
-	leaderElect                               bool
-	leaseDuration, renewDeadline, retryPeriod time.Duration
-	serving                                   servingFlags
+	kubeconfig     string
+	schedulerName  string
+	percentage     int32
+	parallelism    int
+	qps            float32
+	burst          int
+	leaderElection leaderelection.Options
+	serving        servingFlags
 }
 
 func (f *schedulerFlags) bind(fl *pflag.FlagSet, standalone bool) {
@@ -32,10 +31,7 @@ func (f *schedulerFlags) bind(fl *pflag.FlagSet, standalone bool) {
 		fl.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig of the scheduler's identity (env KPLANE_KUBECONFIG)")
 		fl.Float32Var(&f.qps, "kube-api-qps", 1000, "queries per second to the API server")
 		fl.IntVar(&f.burst, "kube-api-burst", 2000, "burst of queries to the API server")
-		fl.BoolVar(&f.leaderElect, "leader-elect", true, "schedule only while holding the kube-system/kube-scheduler Lease")
-		fl.DurationVar(&f.leaseDuration, "leader-elect-lease-duration", 15*time.Second, "how long a leader's Lease is valid without renewal")
-		fl.DurationVar(&f.renewDeadline, "leader-elect-renew-deadline", 10*time.Second, "how long the leader retries renewing before giving up")
-		fl.DurationVar(&f.retryPeriod, "leader-elect-retry-period", 2*time.Second, "wait between tries to acquire or renew the Lease")
+		f.leaderElection.AddFlags(fl, "kube-scheduler")
 		fl.StringVar(&f.serving.bindAddress, "bind-address", "0.0.0.0", "address for /healthz, /metrics and /debug/pprof")
 		fl.IntVar(&f.serving.securePort, "secure-port", 10259, "HTTPS port for /healthz, /readyz, /livez (open) and /metrics, /debug/pprof (delegated authn/authz); 0 disables")
 	}
@@ -47,8 +43,7 @@ func (f *schedulerFlags) bind(fl *pflag.FlagSet, standalone bool) {
 func (f *schedulerFlags) config(cmd *cobra.Command) scheduler.Config {
 	return scheduler.Config{
 		QPS: f.qps, Burst: f.burst, SchedulerName: f.schedulerName, PercentageOfNodesToScore: f.percentage,
-		Parallelism: f.parallelism, DisableLeaderElection: !f.leaderElect,
-		LeaseDuration: f.leaseDuration, RenewDeadline: f.renewDeadline, RetryPeriod: f.retryPeriod,
+		Parallelism: f.parallelism, LeaderElection: f.leaderElection,
 		Logger: newLogger(cmd).With("component", "scheduler"),
 	}
 }
@@ -87,8 +82,9 @@ func schedulerComponent(cmd *cobra.Command, sf *schedulerFlags, mf *managerFlags
 		cfg := sf.config(cmd)
 		cfg.RESTConfig = rc
 		cfg.QPS, cfg.Burst = mf.qps, mf.burst
-		cfg.DisableLeaderElection = !mf.leaderElect
-		cfg.LeaseDuration, cfg.RenewDeadline, cfg.RetryPeriod = mf.leaseDuration, mf.renewDeadline, mf.retryPeriod
+		// Same settings, but the scheduler's own Lease.
+		cfg.LeaderElection = mf.leaderElection
+		cfg.LeaderElection.ResourceName = "kube-scheduler"
 		// One process, one /metrics.
 		cfg.Metrics = cp.Metrics()
 		s, err := scheduler.New(cfg)

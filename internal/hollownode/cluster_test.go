@@ -18,6 +18,7 @@ import (
 	"kplane/internal/controllers/manager"
 	"kplane/internal/controllers/nodelifecycle"
 	"kplane/internal/hollownode"
+	"kplane/internal/leaderelection"
 	"kplane/internal/scheduler"
 )
 
@@ -110,7 +111,7 @@ func runScheduler(t *testing.T, env *controllertest.Env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := scheduler.New(scheduler.Config{RESTConfig: rc, DisableLeaderElection: true, Seed: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s, err := scheduler.New(scheduler.Config{RESTConfig: rc, LeaderElection: leaderelection.Options{Disable: true}, Seed: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

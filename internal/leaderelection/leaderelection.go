@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sync/atomic"
-	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	coordinationv1 "k8s.io/client-go/kubernetes/typed/coordination/v1"
@@ -23,32 +22,30 @@ import (
 // to a new leader.
 var ErrLost = errors.New("leader election lost")
 
-// Config of one election. Durations default to upstream's 15s/10s/2s.
+// Config of one election: a component's Options plus its client.
 type Config struct {
-	Client                                    coordinationv1.LeasesGetter
-	Namespace, Name, Identity                 string
-	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
-	Logger                                    *slog.Logger
+	Options
+	Client coordinationv1.LeasesGetter
+	Logger *slog.Logger
 }
 
 // Run campaigns for the Lease and runs work while leading. It returns
 // work's error, ErrLost, or nil when ctx ends. The Lease is released on a
-// clean exit so a standby takes over at once.
+// clean exit so a standby takes over at once. With Options.Disable it just
+// runs work.
 func Run(ctx context.Context, cfg Config, work func(context.Context) error) error {
-	if cfg.LeaseDuration == 0 {
-		cfg.LeaseDuration = 15 * time.Second
+	if cfg.Disable {
+		return work(ctx)
 	}
-	if cfg.RenewDeadline == 0 {
-		cfg.RenewDeadline = 10 * time.Second
-	}
-	if cfg.RetryPeriod == 0 {
-		cfg.RetryPeriod = 2 * time.Second
+	cfg.Options = cfg.Options.WithDefaults(cfg.ResourceName)
+	if err := cfg.Options.Validate(); err != nil {
+		return fmt.Errorf("leader election: %w", err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Namespace: cfg.Namespace, Name: cfg.Name},
+		LeaseMeta:  metav1.ObjectMeta{Namespace: cfg.ResourceNamespace, Name: cfg.ResourceName},
 		Client:     cfg.Client,
 		LockConfig: resourcelock.ResourceLockConfig{Identity: cfg.Identity},
 	}
@@ -61,10 +58,10 @@ func Run(ctx context.Context, cfg Config, work func(context.Context) error) erro
 	defer cancel()
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock: lock, LeaseDuration: cfg.LeaseDuration, RenewDeadline: cfg.RenewDeadline, RetryPeriod: cfg.RetryPeriod,
-		ReleaseOnCancel: true, Name: cfg.Name,
+		ReleaseOnCancel: true, Name: cfg.ResourceName,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(c context.Context) {
-				cfg.Logger.Info("became leader", "lease", cfg.Namespace+"/"+cfg.Name, "identity", cfg.Identity)
+				cfg.Logger.Info("became leader", "lease", cfg.ResourceNamespace+"/"+cfg.ResourceName, "identity", cfg.Identity)
 				if workErr = work(c); workErr != nil {
 					failed.Store(true)
 				}
@@ -73,13 +70,13 @@ func Run(ctx context.Context, cfg Config, work func(context.Context) error) erro
 			OnStoppedLeading: func() {
 				if ctx.Err() == nil && !failed.Load() {
 					lost = true
-					cfg.Logger.Error("leader election lost", "lease", cfg.Namespace+"/"+cfg.Name, "identity", cfg.Identity)
+					cfg.Logger.Error("leader election lost", "lease", cfg.ResourceNamespace+"/"+cfg.ResourceName, "identity", cfg.Identity)
 				}
 				cancel()
 			},
 			OnNewLeader: func(id string) {
 				if id != cfg.Identity {
-					cfg.Logger.Info("another instance leads", "lease", cfg.Namespace+"/"+cfg.Name, "leader", id)
+					cfg.Logger.Info("another instance leads", "lease", cfg.ResourceNamespace+"/"+cfg.ResourceName, "leader", id)
 				}
 			},
 		},

@@ -27,6 +27,7 @@ import (
 
 	"kplane/internal/controllers/controllertest"
 	"kplane/internal/controllers/manager"
+	"kplane/internal/leaderelection"
 	"kplane/internal/perftest"
 	"kplane/internal/perftest/report"
 	"kplane/internal/scheduler"
@@ -44,7 +45,7 @@ func cluster(t *testing.T, nodes int) *controllertest.Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := scheduler.New(scheduler.Config{RESTConfig: rc, Logger: quiet, DisableLeaderElection: true})
+	s, err := scheduler.New(scheduler.Config{RESTConfig: rc, Logger: quiet, LeaderElection: leaderelection.Options{Disable: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,13 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/rest"
 
+	"kplane/internal/leaderelection"
 	"kplane/internal/scheduler/plugins"
 )
 
@@ -44,15 +43,8 @@ type Config struct {
 	AssumedPodTTL time.Duration
 	// Weights of the score plugins; zero fields take upstream's defaults.
 	Weights plugins.Weights
-	// DisableLeaderElection runs without the Lease (default: leader
-	// election on).
-	DisableLeaderElection bool
-	// LeaseDuration 15s, RenewDeadline 10s, RetryPeriod 2s by default.
-	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
-	// LeaseNamespace/LeaseName default kube-system/kube-scheduler.
-	LeaseNamespace, LeaseName string
-	// Identity in the Lease; default hostname_uuid.
-	Identity string
+	// LeaderElection: on by default, Lease kube-system/kube-scheduler.
+	LeaderElection leaderelection.Options
 	// Seed of the tie-breaking random source; 0 uses the time.
 	Seed int64
 	// Logger defaults to slog.Default().
@@ -86,25 +78,7 @@ func (c *Config) setDefaults() {
 	if c.AssumedPodTTL == 0 {
 		c.AssumedPodTTL = 15 * time.Minute
 	}
-	if c.LeaseDuration == 0 {
-		c.LeaseDuration = 15 * time.Second
-	}
-	if c.RenewDeadline == 0 {
-		c.RenewDeadline = 10 * time.Second
-	}
-	if c.RetryPeriod == 0 {
-		c.RetryPeriod = 2 * time.Second
-	}
-	if c.LeaseNamespace == "" {
-		c.LeaseNamespace = "kube-system"
-	}
-	if c.LeaseName == "" {
-		c.LeaseName = "kube-scheduler"
-	}
-	if c.Identity == "" {
-		host, _ := os.Hostname()
-		c.Identity = host + "_" + string(uuid.NewUUID())
-	}
+	c.LeaderElection = c.LeaderElection.WithDefaults("kube-scheduler")
 	if c.Seed == 0 {
 		c.Seed = time.Now().UnixNano()
 	}
@@ -134,8 +108,8 @@ func (c *Config) Validate() error {
 	if c.PodMaxBackoff < c.PodInitialBackoff {
 		errs = append(errs, fmt.Errorf("max backoff %s is shorter than initial backoff %s", c.PodMaxBackoff, c.PodInitialBackoff))
 	}
-	if !c.DisableLeaderElection && c.RenewDeadline >= c.LeaseDuration {
-		errs = append(errs, fmt.Errorf("renew deadline %s must be shorter than lease duration %s", c.RenewDeadline, c.LeaseDuration))
+	if err := c.LeaderElection.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

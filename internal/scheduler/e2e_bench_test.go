@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"kplane/internal/controlplane"
+	"kplane/internal/leaderelection"
 )
 
 // e2eBenchWorkers is how many goroutines create nodes and pods, like a
@@ -96,7 +97,7 @@ func BenchmarkSchedulingThroughputAPI(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s, err := New(Config{RESTConfig: rc, Logger: quiet, DisableLeaderElection: true, QPS: 100000, Burst: 200000})
+	s, err := New(Config{RESTConfig: rc, Logger: quiet, LeaderElection: leaderelection.Options{Disable: true}, QPS: 100000, Burst: 200000})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"kplane/internal/controlplane"
+	"kplane/internal/leaderelection"
 )
 
 // startCluster starts a control plane and a scheduler with its own
@@ -38,7 +39,7 @@ func startCluster(t *testing.T) (context.Context, kubernetes.Interface) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(Config{RESTConfig: rc, Logger: logger, Seed: 1, Metrics: prometheus.NewRegistry(), DisableLeaderElection: true,
+	s, err := New(Config{RESTConfig: rc, Logger: logger, Seed: 1, Metrics: prometheus.NewRegistry(), LeaderElection: leaderelection.Options{Disable: true},
 		PodInitialBackoff: 100 * time.Millisecond, PodMaxBackoff: time.Second})
 	if err != nil {
 		t.Fatal(err)

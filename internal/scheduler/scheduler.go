@@ -103,12 +103,8 @@ func (s *Scheduler) Ready() <-chan struct{} { return s.ready }
 // Run serves until ctx ends; with leader election it returns an error
 // when leadership is lost (the process should exit, as upstream does).
 func (s *Scheduler) Run(ctx context.Context) error {
-	if s.cfg.DisableLeaderElection {
-		return s.run(ctx)
-	}
 	return leaderelection.Run(ctx, leaderelection.Config{
-		Client: s.client.CoordinationV1(), Namespace: s.cfg.LeaseNamespace, Name: s.cfg.LeaseName, Identity: s.cfg.Identity,
-		LeaseDuration: s.cfg.LeaseDuration, RenewDeadline: s.cfg.RenewDeadline, RetryPeriod: s.cfg.RetryPeriod, Logger: s.log,
+		Options: s.cfg.LeaderElection, Client: s.client.CoordinationV1(), Logger: s.log,
 	}, s.run)
 }
 

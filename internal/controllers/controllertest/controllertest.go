@@ -123,7 +123,7 @@ func (e *Env) RunManager(cfg manager.Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	cfg.DisableLeaderElection = true
+	cfg.LeaderElection.Disable = true
 	m, err := manager.New(cfg)
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)

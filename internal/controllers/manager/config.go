@@ -4,15 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/rest"
 
 	"kplane/internal/controllers/nodelifecycle"
 	"kplane/internal/controllers/podautoscaler"
+	"kplane/internal/leaderelection"
 )
 
 // Config configures a controller manager. Zero values get the defaults
@@ -36,16 +35,9 @@ type Config struct {
 	// Concurrency is --concurrent-<name>-syncs per controller; default 5
 	// (upstream's for most controllers), see DefaultConcurrency.
 	Concurrency map[string]int
-	// LeaderElect runs controllers only while holding the Lease; default
-	// true (set DisableLeaderElection to turn off).
-	DisableLeaderElection bool
-	// LeaseDuration 15s, RenewDeadline 10s, RetryPeriod 2s by default, as
-	// upstream.
-	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
-	// LeaseNamespace/LeaseName default kube-system/kube-controller-manager.
-	LeaseNamespace, LeaseName string
-	// Identity in the Lease; default hostname_uuid.
-	Identity string
+	// LeaderElection runs controllers only while holding the Lease
+	// (default on, Lease kube-system/kube-controller-manager).
+	LeaderElection leaderelection.Options
 	// UseServiceAccountCredentials gives each controller its own service
 	// account token (default true); false uses RESTConfig for all.
 	DisableServiceAccountCredentials bool
@@ -73,25 +65,7 @@ func (c *Config) setDefaults() {
 	if len(c.Controllers) == 0 {
 		c.Controllers = []string{"*"}
 	}
-	if c.LeaseDuration == 0 {
-		c.LeaseDuration = 15 * time.Second
-	}
-	if c.RenewDeadline == 0 {
-		c.RenewDeadline = 10 * time.Second
-	}
-	if c.RetryPeriod == 0 {
-		c.RetryPeriod = 2 * time.Second
-	}
-	if c.LeaseNamespace == "" {
-		c.LeaseNamespace = "kube-system"
-	}
-	if c.LeaseName == "" {
-		c.LeaseName = "kube-controller-manager"
-	}
-	if c.Identity == "" {
-		host, _ := os.Hostname()
-		c.Identity = host + "_" + string(uuid.NewUUID())
-	}
+	c.LeaderElection = c.LeaderElection.WithDefaults("kube-controller-manager")
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -110,8 +84,8 @@ func (c *Config) Validate(known map[string]bool) error {
 	if c.RESTConfig == nil {
 		errs = append(errs, errors.New("a client config (kubeconfig) is required"))
 	}
-	if c.RenewDeadline >= c.LeaseDuration {
-		errs = append(errs, fmt.Errorf("renew deadline %s must be shorter than lease duration %s", c.RenewDeadline, c.LeaseDuration))
+	if err := c.LeaderElection.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	for _, n := range c.Controllers {
 		name := n

@@ -65,12 +65,8 @@ func (m *Manager) Ready() <-chan struct{} { return m.ready }
 // when leadership is lost (the process should exit, as upstream does, so
 // that it never runs controllers alongside a new leader).
 func (m *Manager) Run(ctx context.Context) error {
-	if m.cfg.DisableLeaderElection {
-		return m.runControllers(ctx)
-	}
 	return leaderelection.Run(ctx, leaderelection.Config{
-		Client: m.root.CoordinationV1(), Namespace: m.cfg.LeaseNamespace, Name: m.cfg.LeaseName, Identity: m.cfg.Identity,
-		LeaseDuration: m.cfg.LeaseDuration, RenewDeadline: m.cfg.RenewDeadline, RetryPeriod: m.cfg.RetryPeriod, Logger: m.log,
+		Options: m.cfg.LeaderElection, Client: m.root.CoordinationV1(), Logger: m.log,
 	}, m.runControllers)
 }
 
