@@ -38,6 +38,7 @@ func TestWatchClientStopsReading(t *testing.T) {
 	// client-go) plus socket buffers on both sides.
 	big := strings.Repeat("x", 256<<10)
 	const perRun = 48
+	base := watchers()
 
 	for i, tc := range []struct {
 		name   string
@@ -48,7 +49,6 @@ func TestWatchClientStopsReading(t *testing.T) {
 		{"http1", []string{"http/1.1"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			base := watchers()
 			timedOut := func() float64 {
 				return metricValue(t, reg, "apiserver_watch_terminated_total", map[string]string{"resource": "configmaps", "reason": "write_timeout"})
 			}
@@ -59,12 +59,16 @@ func TestWatchClientStopsReading(t *testing.T) {
 			if err != nil {
 				t.Fatalf("stalled watch: %v", err)
 			}
-			defer sw.Stop() // never read until then
+			defer sw.Stop() // never read
 			rw, err := cs.CoreV1().ConfigMaps(ns).Watch(ctx, metav1.ListOptions{ResourceVersion: "0"})
 			if err != nil {
 				t.Fatalf("reading watch: %v", err)
 			}
-			defer rw.Stop()
+			defer func() {
+				// The next case counts from the same baseline.
+				rw.Stop()
+				waitFor(t, "reading watch unregistered", func() bool { return watchers() == base })
+			}()
 			waitFor(t, "both watches registered", func() bool { return watchers() == base+2 })
 
 			seen := make(chan string, 2*perRun)
