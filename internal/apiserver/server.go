@@ -90,12 +90,12 @@ type Config struct {
 	// caches (package cacher), e.g. to compare the two. Default false: the
 	// caches serve them, as upstream.
 	DisableWatchCache bool
-	// WatchWriteTimeout bounds how long one write of watch events (write
-	// and flush) may block on a client that stopped reading, e.g. whose
-	// HTTP/2 flow-control window or TCP buffers are full. When it expires
-	// the watch ends (the client re-watches), its goroutine exits and its
-	// watcher leaves the watch cache, instead of being pinned until the
-	// connection dies. On HTTP/2 it also closes connections on which no
+	// WatchWriteTimeout bounds how long one write or flush of watch events
+	// may block on a client that stopped reading, e.g. whose HTTP/2
+	// flow-control window or TCP buffers are full (checked every
+	// min(timeout/4, 1s)). When it expires the watch ends (the client
+	// re-watches), its goroutine exits and its watcher leaves the watch
+	// cache, instead of being pinned until the connection dies. On HTTP/2 it also closes connections on which no
 	// byte could be written for as long (a client that stopped reading the
 	// whole connection cannot even receive the stream reset). Default 30s;
 	// negative disables both.
@@ -178,6 +178,9 @@ type Server struct {
 	metrics     *metrics
 	// caches are the watch caches by storage path, run by Run.
 	caches map[string]*cacher.Cacher
+	// stalls ends watch writes blocked beyond WatchWriteTimeout (nil when
+	// disabled); its sweeper is run by Run.
+	stalls *stallCutter
 
 	authn        auth.Authenticator
 	authz        atomic.Pointer[authorizerRef] // set once RBAC has synced; read by every request
@@ -269,6 +272,9 @@ func New(cfg Config) (*Server, error) {
 		ready:          make(chan struct{}),
 	}
 	s.metrics = newMetrics(cfg.Metrics)
+	if cfg.WatchWriteTimeout > 0 {
+		s.stalls = newStallCutter(cfg.WatchWriteTimeout)
+	}
 	s.store = storage.New(cfg.Etcd, storage.NewCodec(scheme), storage.NewMetrics(cfg.Metrics))
 	s.adm = registry.NewAdmission(s.store)
 	rests := map[string]*registry.REST{}
@@ -445,6 +451,9 @@ func (s *Server) Run(ctx context.Context) error {
 	defer caches.Wait()
 	for _, c := range s.caches {
 		caches.Go(func() { _ = c.Run(ctx) })
+	}
+	if s.stalls != nil {
+		caches.Go(func() { s.stalls.run(ctx) })
 	}
 	if err := s.bootstrap(ctx); err != nil {
 		_ = srv.Close()

@@ -73,33 +73,34 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, 
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Transfer-Encoding", "chunked")
 	w.WriteHeader(http.StatusOK)
-	// Every write and flush runs under a deadline so a client that stopped
-	// reading ends the watch (and frees its watcher) instead of pinning
-	// this goroutine until its connection dies.
-	dl := newWriteDeadline(w, s.cfg.WatchWriteTimeout)
+	// Every write and flush is stamped so that one blocked on a client
+	// that stopped reading is cut off (watchdeadline.go) and the watch
+	// ends, freeing its watcher, instead of pinning this goroutine until
+	// the connection dies.
+	ww := s.stalls.track(w)
+	defer s.stalls.untrack(ww)
 	rc := http.NewResponseController(w)
 	framer := t.info.StreamSerializer.Framer.NewFrameWriter(w)
 	fail := func(err error) {
-		reason := dl.reason(err)
+		reason := ww.reason()
 		s.metrics.watchEnded.WithLabelValues(sv.res.Group, sv.res.Resource, reason).Inc()
 		s.log.Debug("watch ended: write failed", "resource", sv.res.Resource, "reason", reason, "err", err)
 	}
 	// unflushed: events were written since the last flush.
 	unflushed := false
-	// flush sends what was written and clears the deadline; false ends
-	// the watch.
+	// flush sends what was written; false ends the watch.
 	flush := func() bool {
-		dl.arm()
+		ww.writing()
 		if err := rc.Flush(); err != nil {
 			fail(err)
 			return false
 		}
-		dl.disarm()
+		ww.idle()
 		unflushed = false
 		return true
 	}
 	write := func(b []byte) bool {
-		dl.arm()
+		ww.writing()
 		if _, err := framer.Write(b); err != nil {
 			fail(err)
 			return false
@@ -134,6 +135,13 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, sv *served, 
 			}
 		}
 		if !ok {
+			// Flush here, bounded, rather than leave it to net/http after
+			// the handler returns, where nothing would bound it. (Over
+			// HTTP/1.1 the final chunk is still written there; it is five
+			// bytes after a flush that succeeded.)
+			if unflushed {
+				flush()
+			}
 			return
 		}
 		if ev.Encoded != nil && t.as == "" && (ev.Type == watch.Added || ev.Type == watch.Modified || ev.Type == watch.Deleted) {

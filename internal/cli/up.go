@@ -24,6 +24,7 @@ type serverFlags struct {
 	extraSANs                             []string
 	updateManagedFields                   bool
 	watchCache                            bool
+	watchWriteTimeout                     time.Duration
 }
 
 func (f *serverFlags) bind(cmd *cobra.Command) {
@@ -38,6 +39,7 @@ func (f *serverFlags) bind(cmd *cobra.Command) {
 	fl.StringVar(&f.tokenAuthFile, "token-auth-file", "", "static bearer tokens: CSV of token,user,uid,\"group1,group2\"")
 	fl.StringSliceVar(&f.extraSANs, "tls-san", nil, "extra DNS names or IPs for the serving certificate")
 	fl.BoolVar(&f.watchCache, "watch-cache", true, "serve lists and watches from an in-memory watch cache per resource; false sends every list and watch to etcd (env KPLANE_WATCH_CACHE)")
+	fl.DurationVar(&f.watchWriteTimeout, "watch-write-timeout", 30*time.Second, "end a watch whose client takes no bytes for this long (stopped reading); also closes HTTP/2 connections stuck as long; negative disables")
 	fl.BoolVar(&f.updateManagedFields, "update-managed-fields", true, "record metadata.managedFields for non-apply writes, as upstream; false trades that bookkeeping for throughput")
 }
 
@@ -48,6 +50,7 @@ func (f *serverFlags) config(cmd *cobra.Command) controlplane.Config {
 		TokenAuthFile: f.tokenAuthFile, ExtraSANs: f.extraSANs, Logger: newLogger(cmd),
 		DisableUpdateManagedFields: !f.updateManagedFields,
 		DisableWatchCache:          !f.watchCache,
+		WatchWriteTimeout:          f.watchWriteTimeout,
 	}
 }
 
