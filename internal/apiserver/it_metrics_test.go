@@ -86,6 +86,14 @@ func TestMetricsAPI(t *testing.T) {
 	runningPod(t, cs, ns, "web-2", "node-a", web, map[string]string{usage.AnnotationCPU: "750m", usage.AnnotationMemory: "192Mi", usage.AnnotationCPU + ".sidecar": "50m"}, true)
 	runningPod(t, cs, ns, "db-1", "node-b", map[string]string{"app": "db"}, map[string]string{usage.AnnotationCPU: "1", usage.AnnotationMemory: "1Gi"}, true)
 	runningPod(t, cs, ns, "pending", "node-b", web, map[string]string{usage.AnnotationCPU: "3", usage.AnnotationMemory: "3Gi"}, false)
+	// Metrics are computed from the watch cache as it is (resourceVersion
+	// "0"); consistent lists wait until the caches have seen the writes.
+	if _, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err != nil {
+		t.Fatal(err)
+	}
 
 	// Pod metrics: get, list by label, all namespaces.
 	pm, err := mc.MetricsV1beta1().PodMetricses(ns).Get(ctx, "web-2", metav1.GetOptions{})
