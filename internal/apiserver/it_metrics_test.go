@@ -86,6 +86,15 @@ func TestMetricsAPI(t *testing.T) {
 	runningPod(t, cs, ns, "web-2", "node-a", web, map[string]string{usage.AnnotationCPU: "750m", usage.AnnotationMemory: "192Mi", usage.AnnotationCPU + ".sidecar": "50m"}, true)
 	runningPod(t, cs, ns, "db-1", "node-b", map[string]string{"app": "db"}, map[string]string{usage.AnnotationCPU: "1", usage.AnnotationMemory: "1Gi"}, true)
 	runningPod(t, cs, ns, "pending", "node-b", web, map[string]string{usage.AnnotationCPU: "3", usage.AnnotationMemory: "3Gi"}, false)
+	// Metrics are read from the watch cache at any resourceVersion (as
+	// metrics-server's are a scrape behind), so wait until the cache has
+	// every running pod before checking values.
+	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		l, err := mc.MetricsV1beta1().PodMetricses(ns).List(ctx, metav1.ListOptions{})
+		return err == nil && len(l.Items) == 3, nil
+	}); err != nil {
+		t.Fatalf("pod metrics of the 3 running pods never appeared: %v", err)
+	}
 	// Metrics are computed from the watch cache as it is (resourceVersion
 	// "0"); consistent lists wait until the caches have seen the writes.
 	if _, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); err != nil {
