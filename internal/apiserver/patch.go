@@ -19,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/yaml"
 
+	"kplane/internal/cacher"
 	"kplane/internal/registry"
 )
 
@@ -178,7 +179,9 @@ func (s *Server) servePatchSub(w http.ResponseWriter, r *http.Request, sv *serve
 			}
 			return fromServed(sv, served)
 		}
-		curServed, err := toServed(sv, cur.DeepCopyObject())
+		// cur stays the old object for field tracking and the registry;
+		// the patch only stamps the served kind on its copy and encodes it.
+		curServed, err := toServed(sv, cacher.ShallowCopy(cur))
 		if err != nil {
 			return nil, err
 		}
