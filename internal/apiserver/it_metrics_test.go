@@ -88,20 +88,16 @@ func TestMetricsAPI(t *testing.T) {
 	runningPod(t, cs, ns, "pending", "node-b", web, map[string]string{usage.AnnotationCPU: "3", usage.AnnotationMemory: "3Gi"}, false)
 	// Metrics are read from the watch cache at any resourceVersion (as
 	// metrics-server's are a scrape behind), so wait until the cache has
-	// every running pod before checking values.
+	// every running pod and both nodes before checking values.
 	if err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		l, err := mc.MetricsV1beta1().PodMetricses(ns).List(ctx, metav1.ListOptions{})
-		return err == nil && len(l.Items) == 3, nil
+		if err != nil || len(l.Items) != 3 {
+			return false, nil
+		}
+		n, err := mc.MetricsV1beta1().NodeMetricses().List(ctx, metav1.ListOptions{})
+		return err == nil && len(n.Items) == 2, nil
 	}); err != nil {
-		t.Fatalf("pod metrics of the 3 running pods never appeared: %v", err)
-	}
-	// Metrics are computed from the watch cache as it is (resourceVersion
-	// "0"); consistent lists wait until the caches have seen the writes.
-	if _, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err != nil {
-		t.Fatal(err)
+		t.Fatalf("metrics of the 3 running pods and 2 nodes never appeared: %v", err)
 	}
 
 	// Pod metrics: get, list by label, all namespaces.
