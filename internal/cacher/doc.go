@@ -22,4 +22,8 @@
 // list's continue pages likewise come from the snapshot its first page was
 // cut from while it is held, else from etcd). Objects returned are shared
 // with the cache and must not be modified.
+//
+// Writes use the cache too: Cached gives the registry the cache's copy of
+// an object (with its revision and stored-bytes hash) for an update or
+// delete to start from without reading etcd (see storage.Cached).
 package cacher
