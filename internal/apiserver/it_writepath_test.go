@@ -2,6 +2,7 @@ package apiserver_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,5 +145,12 @@ func testWritesFromCache(t *testing.T, disableCache bool) {
 	}
 	if _, err := pods.Patch(ctx, "a", types.MergePatchType, patch, metav1.PatchOptions{}, "status"); !apierrors.IsNotFound(err) {
 		t.Errorf("patch after delete: %v, want 404", err)
+	}
+
+	// The writes above that found the pod in the cache started from it.
+	resp := do(t, httpClient(cp, adminCert(t, cp)), "GET", cp.URL()+"/metrics", nil, nil)
+	hits := `apiserver_storage_cached_writes_total{operation="update",result="hit",type="Pod"}`
+	if got := strings.Contains(string(resp.body), hits); got == disableCache {
+		t.Errorf("/metrics has %s: %v, want %v", hits, got, !disableCache)
 	}
 }

@@ -24,19 +24,29 @@ import (
 // countingStore is a second store over the same etcd whose etcd reads are
 // counted through its metrics.
 func countingStore(t *testing.T, base *storage.Store) (*storage.Store, func() uint64) {
+	s, m := meteredStore(t, base)
+	return s, func() uint64 { return m("etcd_request_duration_seconds", "operation", "get") }
+}
+
+// meteredStore is a second store over the same etcd with its own metrics:
+// the returned function sums a metric's samples whose label has a value.
+func meteredStore(t *testing.T, base *storage.Store) (*storage.Store, func(name, label, value string) uint64) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	s := storage.New(base.Client(), base.Codec(), storage.NewMetrics(reg))
-	return s, func() uint64 {
+	return s, func(name, label, value string) uint64 {
 		mfs, err := reg.Gather()
 		if err != nil {
 			t.Fatal(err)
 		}
 		var n uint64
 		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
 			for _, m := range mf.GetMetric() {
-				if labelIs(m, "operation", "get") {
-					n += m.GetHistogram().GetSampleCount()
+				if labelIs(m, label, value) {
+					n += m.GetHistogram().GetSampleCount() + uint64(m.GetCounter().GetValue())
 				}
 			}
 		}
@@ -95,7 +105,8 @@ func relabel(k, v string) storage.UpdateFunc {
 func TestUpdateFromCache(t *testing.T) {
 	base := newStore(t)
 	c := startCache(t, base, nil)
-	s, gets := countingStore(t, base)
+	s, metric := meteredStore(t, base)
+	gets := func() uint64 { return metric("etcd_request_duration_seconds", "operation", "get") }
 	ctx := context.Background()
 	rv1 := create(t, base, pod("ns", "a", "n1", map[string]string{"app": "web"}))
 	cached := cachedAt(t, c, "ns", "a", rv1)
@@ -114,6 +125,9 @@ func TestUpdateFromCache(t *testing.T) {
 	}
 	if n := gets(); n != 0 {
 		t.Errorf("update from a current cached copy read etcd %d times, want 0", n)
+	}
+	if n := metric("apiserver_storage_cached_writes_total", "result", "hit"); n != 1 {
+		t.Errorf("cached write hits: %d, want 1", n)
 	}
 	if sawKind.Kind != "Pod" || sawKind.Version != "v1" {
 		t.Errorf("update function saw kind %v, want v1 Pod as decoded from etcd", sawKind)
@@ -137,6 +151,7 @@ func TestUpdateFromCache(t *testing.T) {
 func TestUpdateFromStaleCache(t *testing.T) {
 	base := newStore(t)
 	c := startCache(t, base, nil)
+	s, metric := meteredStore(t, base)
 	ctx := context.Background()
 	rv1 := create(t, base, pod("ns", "a", "n1", map[string]string{"app": "web"}))
 	stale := cachedAt(t, c, "ns", "a", rv1)
@@ -144,12 +159,15 @@ func TestUpdateFromStaleCache(t *testing.T) {
 	rv2 := update(t, base, "ns", "a", func(p *corev1.Pod) { p.Labels["tier"] = "front" })
 
 	var seen []int64
-	out, _, err := base.GuaranteedUpdateFrom(ctx, podKey("ns", "a"), "Pod", false, stale, func(cur runtime.Object) (runtime.Object, error) {
+	out, _, err := s.GuaranteedUpdateFrom(ctx, podKey("ns", "a"), "Pod", false, stale, func(cur runtime.Object) (runtime.Object, error) {
 		seen = append(seen, rvOf(cur))
 		return relabel("app", "db")(cur)
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if hit, st := metric("apiserver_storage_cached_writes_total", "result", "hit"), metric("apiserver_storage_cached_writes_total", "result", "stale"); hit != 0 || st != 1 {
+		t.Errorf("cached writes: %d hit, %d stale; want 0, 1", hit, st)
 	}
 	if len(seen) != 2 || seen[0] != rv1 || seen[1] != rv2 {
 		t.Errorf("update function saw revisions %v, want [%d %d] (stale copy, then etcd's)", seen, rv1, rv2)

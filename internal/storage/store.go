@@ -38,6 +38,15 @@ func (s *Store) observe(op, typ string, start time.Time) {
 	}
 }
 
+// observeCached counts a write that started from a cached copy; hit is
+// whether it ended on that copy (committed or decided on it) rather than
+// on etcd's object read after it (the state is then no longer stale).
+func (s *Store) observeCached(op, typ string, hit bool) {
+	if s.metrics != nil {
+		s.metrics.cachedWrite(op, typ, hit)
+	}
+}
+
 // SetRV stamps an object with an etcd revision as its resourceVersion.
 func SetRV(obj runtime.Object, rev int64) {
 	if acc, err := meta.Accessor(obj); err == nil {
@@ -133,6 +142,7 @@ func (s *Store) GuaranteedUpdateFrom(ctx context.Context, key, typ string, allow
 	)
 	if cached.usable(true) {
 		st = s.cachedState(cached)
+		defer func() { s.observeCached("update", typ, st.stale) }()
 	} else if st, err = s.readState(ctx, key, typ); err != nil {
 		return nil, false, fmt.Errorf("update %s: %w", key, err)
 	}
@@ -231,6 +241,7 @@ func (s *Store) DeleteFrom(ctx context.Context, key, typ string, cached *Cached,
 	if cached.usable(false) {
 		// check only reads: the copy is made once the delete succeeded.
 		st = updateState{obj: cached.Obj, rev: cached.Rev, stale: true}
+		defer func() { s.observeCached("delete", typ, st.stale) }()
 	} else if st, err = s.readState(ctx, key, typ); err != nil {
 		return nil, fmt.Errorf("delete %s: %w", key, err)
 	}
