@@ -221,6 +221,7 @@ func BenchmarkSchedulingThroughputAPI(b *testing.B) {
 	for i := range lat {
 		lat[i] = float64(bound[i].Load()-created[i].Load()) / float64(time.Millisecond)
 	}
+	e2eBenchLogWindows(b, first, created, lat, 15*time.Second)
 	slices.Sort(lat)
 	b.ReportMetric(float64(pods)/elapsed.Seconds(), "pods/s")
 	b.ReportMetric(e2eBenchPercentile(lat, 0.50), "p50-ms")
@@ -358,4 +359,24 @@ func e2eBenchPercentile(sorted []float64, q float64) float64 {
 	}
 	i := int(q*float64(len(sorted))+0.5) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// e2eBenchLogWindows logs p50/p99/max latency of the pods created in each
+// window of the run, which shows whether the tail is steady or comes from
+// a few stalls (GC, etcd snapshots).
+func e2eBenchLogWindows(b *testing.B, first time.Time, created []atomic.Int64, lat []float64, window time.Duration) {
+	byWindow := map[int][]float64{}
+	for i := range lat {
+		w := int(time.Duration(created[i].Load()-first.UnixNano()) / window)
+		byWindow[w] = append(byWindow[w], lat[i])
+	}
+	for w := 0; w < len(byWindow); w++ {
+		l := byWindow[w]
+		slices.Sort(l)
+		if len(l) == 0 {
+			continue
+		}
+		b.Logf("created %s-%s: %d pods, p50 %.0f ms, p99 %.0f ms, max %.0f ms", time.Duration(w)*window, time.Duration(w+1)*window,
+			len(l), e2eBenchPercentile(l, 0.5), e2eBenchPercentile(l, 0.99), l[len(l)-1])
+	}
 }
