@@ -33,6 +33,10 @@ import (
 //	KPLANE_BENCH_NODES       nodes in the fleet (default 500)
 //	KPLANE_BENCH_PODS        pods created bound to them (default 5000)
 //	KPLANE_BENCH_STEADY      window to measure idle CPU after registration (default 0: skip)
+//	KPLANE_BENCH_START_LATENCY  simulated median container start latency
+//	                         (default the fleet's 100ms; negative: start at
+//	                         once, so the measured latency is the fleet's own
+//	                         work plus its API writes)
 //	KPLANE_BENCH_RATE        pods created per second (default 0: as fast as
 //	                         64 writers get them in); pacing below the API
 //	                         server's saturation makes the fleet-side latency
@@ -88,10 +92,18 @@ func BenchmarkFleet(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		prefix := fmt.Sprintf("bench-%d-%d-", time.Now().Unix()%100000, i)
 		reg := prometheus.NewRegistry()
-		f, err := hollownode.New(hollownode.Config{
+		cfg := hollownode.Config{
 			RESTConfig: rc, Count: nodes, NamePrefix: prefix, Metrics: reg,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
+		}
+		if v := os.Getenv("KPLANE_BENCH_START_LATENCY"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				b.Fatalf("KPLANE_BENCH_START_LATENCY: %v", err)
+			}
+			cfg.Pods.StartLatency = d
+		}
+		f, err := hollownode.New(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}
