@@ -37,6 +37,8 @@ import (
 //	                         (default the fleet's 100ms; negative: start at
 //	                         once, so the measured latency is the fleet's own
 //	                         work plus its API writes)
+//	KPLANE_BENCH_POD_WORKERS goroutines writing pod state (default the
+//	                         fleet's 128)
 //	KPLANE_BENCH_RATE        pods created per second (default 0: as fast as
 //	                         64 writers get them in); pacing below the API
 //	                         server's saturation makes the fleet-side latency
@@ -103,6 +105,7 @@ func BenchmarkFleet(b *testing.B) {
 			}
 			cfg.Pods.StartLatency = d
 		}
+		cfg.PodWorkers = benchEnv(b, "KPLANE_BENCH_POD_WORKERS", 0)
 		f, err := hollownode.New(cfg)
 		if err != nil {
 			b.Fatal(err)
