@@ -1,6 +1,7 @@
 package interpod
 
 import (
+	"iter"
 	"maps"
 	"slices"
 	"sort"
@@ -70,24 +71,13 @@ func (x *Index) domains(required, wanted []string) *domainSet {
 	if d := x.domainCache[key]; d != nil && d.gen == x.nodeGen {
 		return d
 	}
-	d := &domainSet{gen: x.nodeGen, values: make([]map[string]struct{}, len(wanted))}
-	for i := range d.values {
-		d.values[i] = map[string]struct{}{}
-	}
-	for i := range x.slots {
-		n := x.slots[i].node
-		if n == nil {
-			continue
+	d := newDomainSet(x.nodeGen, required, wanted, func(yield func(*corev1.Node) bool) {
+		for i := range x.slots {
+			if n := x.slots[i].node; n != nil && !yield(n) {
+				return
+			}
 		}
-		d.all++
-		if !hasKeys(n.Labels, required) {
-			continue
-		}
-		d.nodes++
-		for j, k := range wanted {
-			d.values[j][n.Labels[k]] = struct{}{}
-		}
-	}
+	})
 	if x.domainCache == nil {
 		x.domainCache = map[string]*domainSet{}
 	}
@@ -496,11 +486,19 @@ func (x *Index) eligibleDomains(e *eligibleNodes, required, wanted []string) *do
 	if d := e.domains[key]; d != nil {
 		return d
 	}
-	d := &domainSet{gen: e.gen, values: make([]map[string]struct{}, len(wanted))}
+	d := newDomainSet(e.gen, required, wanted, maps.Keys(e.nodes))
+	e.domains[key] = d
+	return d
+}
+
+// newDomainSet counts nodes and, per wanted key, the domains of the nodes
+// having every required key.
+func newDomainSet(gen uint64, required, wanted []string, nodes iter.Seq[*corev1.Node]) *domainSet {
+	d := &domainSet{gen: gen, values: make([]map[string]struct{}, len(wanted))}
 	for i := range d.values {
 		d.values[i] = map[string]struct{}{}
 	}
-	for n := range e.nodes {
+	for n := range nodes {
 		d.all++
 		if !hasKeys(n.Labels, required) {
 			continue
@@ -510,6 +508,5 @@ func (x *Index) eligibleDomains(e *eligibleNodes, required, wanted []string) *do
 			d.values[j][n.Labels[k]] = struct{}{}
 		}
 	}
-	e.domains[key] = d
 	return d
 }
