@@ -308,7 +308,7 @@ func (c *Cache) UpdateSnapshot(s *framework.Snapshot) {
 		s.ResetChanges()
 	} else {
 		for i := len(changed) - 1; i >= 0; i-- {
-			s.LogChange(changed[i], changed[i].Generation())
+			s.LogChange(changed[i])
 		}
 	}
 	clear(changed)

@@ -52,10 +52,10 @@ func (s *Snapshot) ResetChanges() {
 	}
 }
 
-// LogChange records that existing NodeInfo n of List changed to
-// generation gen; the cache calls it for every NodeInfo it updates in
+// LogChange records that existing NodeInfo n of List changed to its
+// current generation; the cache calls it for every NodeInfo it updates in
 // place while List stays the same.
-func (s *Snapshot) LogChange(n *NodeInfo, gen int64) {
+func (s *Snapshot) LogChange(n *NodeInfo) {
 	i, ok := s.pos[n]
 	if !ok {
 		return
@@ -65,7 +65,7 @@ func (s *Snapshot) LogChange(n *NodeInfo, gen int64) {
 		s.logFrom = s.changes[half-1].Generation
 		s.changes = append(s.changes[:0], s.changes[half:]...)
 	}
-	s.changes = append(s.changes, Change{Pos: i, Generation: gen})
+	s.changes = append(s.changes, Change{Pos: i, Generation: n.Generation()})
 }
 
 // ChangedSince returns the List positions whose NodeInfo changed after
@@ -77,13 +77,12 @@ func (s *Snapshot) ChangedSince(listVersion, gen int64) ([]Change, bool) {
 	if listVersion != s.ListVersion || gen < s.logFrom || s.pos == nil {
 		return nil, false
 	}
+	// The first change after gen: no element compares equal.
 	i, _ := slices.BinarySearchFunc(s.changes, gen, func(c Change, g int64) int {
-		switch {
-		case c.Generation <= g:
+		if c.Generation <= g {
 			return -1
-		default:
-			return 1
 		}
+		return 1
 	})
 	return s.changes[i:], true
 }

@@ -28,12 +28,13 @@ type Generationer interface {
 // every node's generation, which at 5,000 nodes is a walk per cycle for
 // the one node the previous bind changed.
 type ChangeLog interface {
-	// ChangesSince returns the node list's current version (it changes
-	// when nodes are added, removed or reordered) and generation. When the
-	// list is still at version and the log reaches back to generation gen,
-	// it first calls fn with every position changed after gen (repeats
-	// allowed) and returns true.
-	ChangesSince(version, gen int64, fn func(pos int)) (curVersion, curGen int64, ok bool)
+	// Current returns the node list's version (it changes when nodes are
+	// added, removed or reordered) and generation.
+	Current() (version, gen int64)
+	// ChangesSince calls fn with every position changed after generation
+	// gen (repeats allowed) and returns true, or returns false when the
+	// list is no longer at version or the log does not reach back to gen.
+	ChangesSince(version, gen int64, fn func(pos int)) bool
 }
 
 // NamespaceLabeler returns the labels of a namespace, or nil with false when

@@ -129,9 +129,8 @@ type termGroup struct {
 // names are compared. Caller holds mu.
 func (x *Index) sync(nodes []Node, log ChangeLog) {
 	if log != nil && x.logValid && len(nodes) == len(x.slots) {
-		v, g, ok := log.ChangesSince(x.logVersion, x.logGen, func(i int) { x.syncAt(i, nodes[i]) })
-		if ok {
-			x.logVersion, x.logGen = v, g
+		if log.ChangesSince(x.logVersion, x.logGen, func(i int) { x.syncAt(i, nodes[i]) }) {
+			x.logVersion, x.logGen = log.Current()
 			return
 		}
 	}
@@ -145,7 +144,7 @@ func (x *Index) sync(nodes []Node, log ChangeLog) {
 	x.slots = x.slots[:len(nodes)]
 	x.logValid = false
 	if log != nil {
-		x.logVersion, x.logGen, _ = log.ChangesSince(-1, -1, nil)
+		x.logVersion, x.logGen = log.Current()
 		x.logValid = true
 	}
 }

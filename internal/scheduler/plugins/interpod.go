@@ -59,18 +59,27 @@ func (v *nodeView) withLog(nodes []*framework.NodeInfo) ([]interpod.Node, interp
 	return v.list, snapshotLog{v.snap}
 }
 
+// forPreFilter returns nodes as interpod sees them and opts with their
+// change log, for a PreFilter over nodes.
+func (v *nodeView) forPreFilter(nodes []*framework.NodeInfo, opts interpod.Options) ([]interpod.Node, interpod.Options) {
+	list, log := v.withLog(nodes)
+	opts.Changes = log
+	return list, opts
+}
+
 // snapshotLog offers the snapshot's change log to an interpod Index.
 type snapshotLog struct{ snap *framework.Snapshot }
 
+// Current implements interpod.ChangeLog.
+func (l snapshotLog) Current() (int64, int64) { return l.snap.ListVersion, l.snap.Generation }
+
 // ChangesSince implements interpod.ChangeLog.
-func (l snapshotLog) ChangesSince(version, gen int64, fn func(pos int)) (int64, int64, bool) {
+func (l snapshotLog) ChangesSince(version, gen int64, fn func(pos int)) bool {
 	changes, ok := l.snap.ChangedSince(version, gen)
-	if ok {
-		for _, c := range changes {
-			fn(int(c.Pos))
-		}
+	for _, c := range changes {
+		fn(int(c.Pos))
 	}
-	return l.snap.ListVersion, l.snap.Generation, ok
+	return ok
 }
 
 func asNodes(nodes []*framework.NodeInfo) []interpod.Node {
@@ -126,9 +135,7 @@ func (p *InterPodAffinity) PreFilter(_ context.Context, state *framework.CycleSt
 	if !HasPodAffinity(pod) && !p.nodes.anyRequiredAntiAffinity(nodes) {
 		return framework.NewStatus(framework.Skip)
 	}
-	opts := p.opts
-	list, log := p.nodes.withLog(nodes)
-	opts.Changes = log
+	list, opts := p.nodes.forPreFilter(nodes, p.opts)
 	s, err := interpod.PreFilterAffinityWith(pod, list, opts)
 	if err != nil {
 		return framework.AsStatus(err)
@@ -279,9 +286,7 @@ func (p *PodTopologySpread) PreFilter(_ context.Context, state *framework.CycleS
 	if len(pod.Spec.TopologySpreadConstraints) == 0 && (p.opts.DisableDefaultSpread || interpod.DefaultOwnerSelector(pod) == nil) {
 		return framework.NewStatus(framework.Skip)
 	}
-	opts := p.opts
-	list, log := p.nodes.withLog(nodes)
-	opts.Changes = log
+	list, opts := p.nodes.forPreFilter(nodes, p.opts)
 	s, err := interpod.PreFilterSpreadWith(pod, list, opts)
 	if err != nil {
 		return framework.AsStatus(err)
